@@ -1,0 +1,5 @@
+"""``python -m edgequest`` is the ``edgequest`` command."""
+
+from edgequest.cli import main
+
+raise SystemExit(main())

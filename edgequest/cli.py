@@ -1,0 +1,241 @@
+"""The ``edgequest`` command line: play, simulate, replay, grade and check missions.
+
+Exit status: 0 on success, 2 on bad input (with one line on stderr naming what was wrong
+and what is accepted), 130 when interrupted. Nothing is written to stderr on success.
+Heavy modules are imported inside the subcommands so that ``edgequest --help`` and the
+game's first screen stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from edgequest import __version__
+from edgequest.errors import EdgeQuestError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="edgequest",
+        description="EdgeQuest: a terminal game about on-device learning, federated fleets and "
+        "differential privacy (MLSysBook lab 11). Run without a command to play.",
+    )
+    parser.add_argument("--version", action="version", version=f"edgequest {__version__}")
+    _add_play_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    play = sub.add_parser("play", help="start the game (the default)", description="Start the game.")
+    _add_play_options(play)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="simulate one run of a part and print it as JSON",
+        description="Simulate one run of a part with the given controls and print one JSON object: "
+        "the controls used, the metrics, each SPEC check and the run's score.",
+    )
+    sim.add_argument("--track", required=True, help="track id, e.g. cloud-titan (see: edgequest missions list)")
+    sim.add_argument("--part", required=True, help="part number, 1 to 3")
+    sim.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+        help="a control value; repeat for several (unset controls take their defaults)",
+    )
+    sim.add_argument("--seed", default="0", help="seed of the run's random draws (default 0)")
+    sim.add_argument("--missions", type=Path, default=None, metavar="DIR", help="read missions from DIR")
+    sim.add_argument("--compact", action="store_true", help="print the JSON on one line")
+
+    rep = sub.add_parser("replay", help="re-simulate a save and print it run by run",
+                         description="Re-simulate every move of a save through the game and print it.")
+    rep.add_argument("save", type=Path, help="a save file")
+    rep.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    grade = sub.add_parser(
+        "grade",
+        help="grade saves (files or folders) and write results",
+        description="Replay saves through the game and write grades. A save that cannot be trusted is "
+        "graded 'not gradable' with the reason; a results file is always written.",
+    )
+    grade.add_argument("paths", nargs="+", type=Path, metavar="SAVE_OR_DIR")
+    grade.add_argument("--results", type=Path, default=None, metavar="FILE",
+                       help="where to write the results (default: results.json / results.csv here)")
+    grade.add_argument("--format", choices=("gradescope", "json", "csv"), default="gradescope")
+    grade.add_argument("--jobs", type=int, default=None, help="processes to use (default: every core)")
+    grade.add_argument("--histogram", action="store_true", help="draw the class's score distributions")
+    grade.add_argument("--submission-metadata", type=Path, default=None, metavar="FILE",
+                       help="Gradescope submission_metadata.json (for lateness)")
+
+    missions = sub.add_parser("missions", help="list or validate mission files",
+                              description="List the campaign's tracks, or validate mission files.")
+    msub = missions.add_subparsers(dest="missions_command", metavar="ACTION", parser_class=_Parser)
+    mlist = msub.add_parser("list", help="list tracks, parts and run budgets")
+    mlist.add_argument("folder", nargs="?", type=Path, default=None)
+    mcheck = msub.add_parser("check", help="validate mission files (exit 2 listing every problem)")
+    mcheck.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the campaign)")
+    return parser
+
+
+def _add_play_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--track", default=None, help="open this track directly")
+    parser.add_argument("--player", default=None, help="your name, as saves record it (default: your login)")
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="where saves go (default: $EDGEQUEST_SAVE_DIR, else ./saves)")
+    parser.add_argument("--seed", default=None, help=argparse.SUPPRESS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "simulate":
+            return _simulate(args)
+        if args.command == "missions":
+            return _missions(args, parser)
+        if args.command == "replay":
+            from edgequest.grading.replay import replay_command
+
+            return replay_command(args.save, as_json=args.json)
+        if args.command == "grade":
+            from edgequest.grading.grade import grade_command
+
+            return grade_command(args)
+        return _play(args)
+    except EdgeQuestError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``); stop quietly as other tools do.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+
+
+def fail(message: str) -> int:
+    """Print a one-line error and return the bad-input exit status."""
+    first, *rest = message.strip().splitlines() or ["error"]
+    print(f"edgequest: error: {first}", file=sys.stderr)
+    for line in rest:
+        print(f"  {line}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def parse_seed(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        seed = int(raw)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < 2**63:
+        raise EdgeQuestError(f"--seed {raw!r} is not accepted; expected an integer from 0 to 2^63-1")
+    return seed
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from edgequest.campaign import load_campaign
+    from edgequest.game.play import simulate_design
+
+    seed = parse_seed(args.seed)
+    campaign = load_campaign(args.missions)
+    mission = campaign.get(args.track)
+    if mission is None:
+        raise EdgeQuestError(f"--track {args.track!r} is not a track; expected one of {', '.join(campaign)}")
+    numbers = [str(p.number) for p in mission.parts]
+    if args.part not in numbers:
+        raise EdgeQuestError(f"--part {args.part!r} is not a part of {mission.id}; expected one of {', '.join(numbers)}")
+    part = mission.part(int(args.part))
+    controls: dict[str, str] = {}
+    for item in args.sets:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise EdgeQuestError(f"--set {item!r} is not NAME=VALUE; controls of part {part.number}: "
+                                 + ", ".join(c.name for c in part.controls))
+        controls[name.strip()] = value.strip()
+    outcome = simulate_design(part, controls, seed or 0)
+    result = {"track": mission.id, "part": part.number, "seed": seed or 0, **outcome.to_dict()}
+    del result["run"]
+    print(dumps(result, compact=args.compact))
+    return EXIT_OK
+
+
+def dumps(data: Any, *, compact: bool = False) -> str:
+    """JSON for people and tools: numpy scalars as numbers, non-finite numbers as null."""
+    return json.dumps(_plain(data), indent=None if compact else 2, allow_nan=False,
+                      separators=(",", ":") if compact else None)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from edgequest.campaign import load_campaign, load_mission, mission_paths
+    from edgequest.errors import MissionError
+
+    if args.missions_command == "list":
+        campaign = load_campaign(args.folder)
+        for mission in campaign.values():
+            print(f"{mission.id:<16} {mission.name} — {mission.persona}")
+            for part in mission.parts:
+                print(f"  part {part.number}: {part.title:<36} budget {part.budget} runs, "
+                      f"{len(part.controls)} controls, {len(part.spec)} SPEC checks")
+        return EXIT_OK
+    if args.missions_command == "check":
+        paths: list[Path] = []
+        for given in args.paths or [None]:
+            if given is not None and not given.exists():
+                raise EdgeQuestError(f"{given}: no such file or folder")
+            paths.extend(mission_paths(given) if given is None or given.is_dir() else [given])
+        if not paths:
+            raise EdgeQuestError("no mission files (*.toml) found")
+        problems: list[str] = []
+        ids: dict[str, Path] = {}
+        for path in paths:
+            try:
+                mission = load_mission(path)
+            except MissionError as exc:
+                problems.extend(exc.problems)
+                continue
+            if mission.id in ids:
+                problems.append(f"{path}: id: track id {mission.id!r} is also used by {ids[mission.id]}")
+            ids[mission.id] = path
+        if problems:
+            print(f"edgequest: error: {len(problems)} problem(s) in mission files", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"{len(paths)} mission file(s) valid: " + ", ".join(sorted(ids)))
+        return EXIT_OK
+    raise EdgeQuestError("missions needs an action: list or check (see edgequest missions --help)")
+
+
+def _play(args: argparse.Namespace) -> int:
+    from edgequest.tui.launch import launch
+
+    return launch(track=args.track, player=args.player, save_dir=args.save_dir, seed=parse_seed(args.seed))

@@ -1,0 +1,333 @@
+"""The campaign of one track as a state machine: the game's rules in one place.
+
+    part n: LOCKED -> LOCK -> RUNS -> REFLECT -> DONE      (then part n+1 opens)
+    after the last part: the Ledger
+
+- LOCKED: an earlier part is not done yet.
+- LOCK: the briefing is open; the workbench stays shut until a prediction is locked in.
+- RUNS: up to the part's budget of runs; ``commit`` picks the design to stand by, which
+  reveals the Lock's truth.
+- REFLECT: a reflection to the part's stakeholder closes the part.
+
+Every action checks the rules and raises :class:`~edgequest.errors.GameError` with a
+reason when they are broken. The TUI, ``edgequest simulate`` and the grader all drive
+this class, and :meth:`Game.replay` rebuilds a game from its record by calling the same
+methods, so a replay equals the play by construction.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from edgequest.campaign.schema import Mission, Part, Scalar
+from edgequest.errors import ControlError, GameError
+from edgequest.game import scoring
+from edgequest.game.record import MAX_TEXT_CHARS, PartRecord, Record
+
+TRUTH_STREAM = 1_000_000  # spawn key of the Lock truth's generator, apart from runs 0, 1, ...
+
+
+class Phase(str, enum.Enum):
+    LOCKED = "locked"
+    LOCK = "lock"
+    RUNS = "runs"
+    REFLECT = "reflect"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A simulated run: its controls (defaults filled in), metrics, SPEC checks, score."""
+
+    part: int
+    index: int
+    controls: Mapping[str, Scalar]
+    metrics: Mapping[str, Any]
+    checks: tuple[scoring.CheckResult, ...]
+    spec: float
+    margin: float
+    points: float
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "run": self.index + 1,
+            "controls": dict(self.controls),
+            "metrics": dict(self.metrics),
+            "spec": [c.to_dict() for c in self.checks],
+            "score": round(self.points, 4),
+            "score_detail": {"spec": round(self.spec, 4), "margin": round(self.margin, 4)},
+        }
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """The Lock's prediction beside the engine's truth."""
+
+    question: str
+    answer: Scalar | None
+    truth: Scalar
+    closeness: float
+    unit: str
+    explain: str
+
+
+def run_generator(seed: int, part: int, stream: int) -> np.random.Generator:
+    """The generator of one run (or of a part's truth): derived from the save's seed."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(part, stream)))
+
+
+def simulate_design(part: Part, controls: Mapping[str, Any], seed: int, stream: int = 0) -> RunOutcome:
+    """Simulate one set of controls for a part, outside any game (``edgequest simulate``)."""
+    values = resolve_controls(part, controls)
+    return _simulate(part, values, run_generator(seed, part.number, stream), stream)
+
+
+def resolve_controls(part: Part, given: Mapping[str, Any]) -> dict[str, Scalar]:
+    """Every control of the part, given values checked and defaults filled in."""
+    known = {c.name for c in part.controls}
+    for name in given:
+        if name not in known:
+            raise ControlError(
+                f"part {part.number} has no control {name!r}; its controls are " + ", ".join(sorted(known))
+            )
+    return {c.name: (c.coerce(given[c.name]) if c.name in given else c.default) for c in part.controls}
+
+
+def _simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, index: int) -> RunOutcome:
+    from edgequest.simulators.registry import model_for
+
+    metrics = model_for(part).simulate(part, controls, rng)
+    checks = scoring.check_spec(part, metrics)
+    spec, margin = scoring.design_components(part, metrics, checks)
+    return RunOutcome(
+        part=part.number, index=index, controls=dict(controls), metrics=metrics, checks=checks,
+        spec=spec, margin=margin, points=scoring.design_points(part, spec, margin),
+    )
+
+
+class Game:
+    """One player's campaign on one track."""
+
+    def __init__(self, mission: Mission, seed: int):
+        self.mission = mission
+        self.record = Record(track=mission.id, seed=seed)
+        self._outcomes: dict[int, list[RunOutcome]] = {p.number: [] for p in mission.parts}
+        self._truths: dict[int, Scalar] = {}
+
+    # ----------------------------------------------------------------- reading state
+
+    @property
+    def seed(self) -> int:
+        return self.record.seed
+
+    @property
+    def part_numbers(self) -> list[int]:
+        return [p.number for p in self.mission.parts]
+
+    def part(self, number: int) -> Part:
+        try:
+            return self.mission.part(number)
+        except ControlError as exc:
+            raise GameError(str(exc)) from None
+
+    def phase(self, number: int) -> Phase:
+        self.part(number)
+        for earlier in self.part_numbers:
+            if earlier == number:
+                break
+            if self._phase_of(earlier) is not Phase.DONE:
+                return Phase.LOCKED
+        return self._phase_of(number)
+
+    def _phase_of(self, number: int) -> Phase:
+        rec = self.record.parts.get(number)
+        if rec is None or rec.lock is None:
+            return Phase.LOCK
+        if rec.commit is None:
+            return Phase.RUNS
+        if rec.reflection is None:
+            return Phase.REFLECT
+        return Phase.DONE
+
+    @property
+    def current_part(self) -> int | None:
+        """The first part not yet done, or None when every part is."""
+        for number in self.part_numbers:
+            if self._phase_of(number) is not Phase.DONE:
+                return number
+        return None
+
+    @property
+    def ledger_open(self) -> bool:
+        return self.current_part is None
+
+    @property
+    def finished(self) -> bool:
+        return self.ledger_open and self.record.ledger is not None
+
+    def outcomes(self, number: int) -> list[RunOutcome]:
+        self.part(number)
+        return list(self._outcomes[number])
+
+    def runs_left(self, number: int) -> int:
+        return self.part(number).budget - len(self._outcomes[number])
+
+    def committed(self, number: int) -> RunOutcome | None:
+        rec = self.record.parts.get(number)
+        if rec is None or rec.commit is None:
+            return None
+        return self._outcomes[number][rec.commit]
+
+    def truth(self, number: int) -> Scalar:
+        """The Lock's answer, computed by the engine from the track's numbers."""
+        if number not in self._truths:
+            from edgequest.simulators.registry import model_for
+
+            part = self.part(number)
+            truth = model_for(part).truths[part.lock.truth](part, run_generator(self.seed, number, TRUTH_STREAM))
+            self._truths[number] = truth
+        return self._truths[number]
+
+    def reveal(self, number: int) -> Reveal:
+        if self.phase(number) not in (Phase.REFLECT, Phase.DONE):
+            raise GameError(f"part {number}: the truth is revealed after you commit a design")
+        part = self.part(number)
+        answer = self.record.parts[number].lock
+        truth = self.truth(number)
+        return Reveal(
+            question=part.lock.question, answer=answer, truth=truth,
+            closeness=scoring.lock_closeness(part.lock, answer, truth),
+            unit=part.lock.unit, explain=part.lock.explain,
+        )
+
+    def score(self, number: int) -> scoring.PartScore:
+        part = self.part(number)
+        rec = self.record.parts.get(number, PartRecord())
+        committed = self.committed(number)
+        done = self._phase_of(number) in (Phase.REFLECT, Phase.DONE)
+        return scoring.part_score(
+            part,
+            lock_answer=rec.lock,
+            truth=self.truth(number) if done else None,
+            runs_used=len(self._outcomes[number]),
+            committed=(committed.metrics, committed.checks) if committed else None,
+            reflection=rec.reflection,
+        )
+
+    def total_points(self) -> float:
+        """Mean of the parts' points, out of 100."""
+        return sum(self.score(n).points for n in self.part_numbers) / len(self.part_numbers)
+
+    # ----------------------------------------------------------------- actions
+
+    def _require(self, number: int, phase: Phase, doing: str) -> Part:
+        part = self.part(number)
+        now = self.phase(number)
+        if now is not phase:
+            raise GameError(f"part {number}: cannot {doing} now; {_WHY[now]}")
+        return part
+
+    def answer_lock(self, number: int, answer: object) -> Scalar:
+        part = self._require(number, Phase.LOCK, "lock a prediction")
+        value = part.lock.coerce(answer)
+        self.record.part(number).lock = value
+        return value
+
+    def run(self, number: int, controls: Mapping[str, Any] | None = None) -> RunOutcome:
+        part = self._require(number, Phase.RUNS, "run")
+        if self.runs_left(number) <= 0:
+            raise GameError(f"part {number}: all {part.budget} runs are used; commit one of them")
+        values = resolve_controls(part, controls or {})
+        index = len(self._outcomes[number])
+        outcome = _simulate(part, values, run_generator(self.seed, number, index), index)
+        self._outcomes[number].append(outcome)
+        self.record.part(number).runs.append(dict(values))
+        return outcome
+
+    def commit(self, number: int, run_index: int | None = None) -> RunOutcome:
+        """Stand by run ``run_index`` (0-based; default the latest) and reveal the truth."""
+        part = self._require(number, Phase.RUNS, "commit")
+        outcomes = self._outcomes[number]
+        if not outcomes:
+            raise GameError(f"part {number}: run at least one design before you commit")
+        if run_index is None:
+            run_index = len(outcomes) - 1
+        if isinstance(run_index, bool) or not isinstance(run_index, int) or not 0 <= run_index < len(outcomes):
+            raise GameError(
+                f"part {part.number}: run {run_index!r} does not exist; choose a run from 0 to {len(outcomes) - 1}"
+            )
+        self.record.part(number).commit = run_index
+        return outcomes[run_index]
+
+    def reflect(self, number: int, text: str) -> None:
+        self._require(number, Phase.REFLECT, "reflect")
+        self.record.part(number).reflection = _check_text(text, f"part {number}: the reflection")
+
+    def write_ledger(self, text: str) -> None:
+        if not self.ledger_open:
+            raise GameError(f"the Ledger opens after the last part; part {self.current_part} is not done")
+        self.record.ledger = _check_text(text, "the Ledger")
+
+    # ----------------------------------------------------------------- replay
+
+    @classmethod
+    def replay(cls, mission: Mission, record: Record) -> "Game":
+        """Rebuild a game by playing ``record``'s moves through the rules again.
+
+        Raises :class:`GameError` (naming the part and the move) at the first move the
+        rules refuse; outcomes are recomputed, never read from the record.
+        """
+        if record.track != mission.id:
+            raise GameError(f"the record is for track {record.track!r}, not {mission.id!r}")
+        unknown = sorted(set(record.parts) - {p.number for p in mission.parts})
+        if unknown:
+            raise GameError(f"the record has part {unknown[0]}, which track {mission.id!r} does not have")
+        game = cls(mission, record.seed)
+        for number in game.part_numbers:
+            rec = record.parts.get(number)
+            if rec is None:
+                continue  # a later part's moves, if any, are refused as out of order
+            if rec.lock is not None:
+                game.answer_lock(number, rec.lock)
+            elif rec.runs or rec.commit is not None or rec.reflection is not None:
+                raise GameError(f"part {number}: runs were recorded before the Lock was answered")
+            for i, controls in enumerate(rec.runs):
+                try:
+                    game.run(number, controls)
+                except GameError as exc:
+                    raise GameError(f"run {i + 1}: {exc}") from None
+            if rec.commit is not None:
+                game.commit(number, rec.commit)
+            elif rec.reflection is not None:
+                raise GameError(f"part {number}: a reflection was recorded before a commit")
+            if rec.reflection is not None:
+                game.reflect(number, rec.reflection)
+        if record.ledger is not None:
+            game.write_ledger(record.ledger)
+        return game
+
+
+_WHY = {
+    Phase.LOCKED: "finish the earlier parts first",
+    Phase.LOCK: "lock in your prediction first",
+    Phase.RUNS: "the workbench is open: run designs, then commit one",
+    Phase.REFLECT: "the design is committed; write your reflection",
+    Phase.DONE: "this part is finished",
+}
+
+
+def _check_text(text: object, what: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise GameError(f"{what} is empty; write a few sentences")
+    if len(text) > MAX_TEXT_CHARS:
+        raise GameError(f"{what} has {len(text)} characters; at most {MAX_TEXT_CHARS} are kept")
+    return text

@@ -1,0 +1,133 @@
+"""The shape every part model shares: what it needs from a mission, what it produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from edgequest.campaign.schema import Part, Scalar
+
+Metrics = dict[str, Any]
+Simulate = Callable[[Part, Mapping[str, Scalar], np.random.Generator], Metrics]
+Truth = Callable[[Part, np.random.Generator], Scalar]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A param or control a model reads: its name and the values it accepts."""
+
+    name: str
+    kind: str = "number"  # number | text
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+    def check(self, value: Any) -> str | None:
+        if self.choices:
+            if value not in self.choices:
+                return f"one of {', '.join(self.choices)}"
+            return None
+        if self.kind == "text":
+            return None if isinstance(value, str) else "text"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "a number"
+        if self.low is not None and value < self.low:
+            return f"a number >= {self.low:g}"
+        if self.high is not None and value > self.high:
+            return f"a number <= {self.high:g}"
+        return None
+
+
+@dataclass(frozen=True)
+class Model:
+    """One part model: its requirements, its metrics, its Lock truths and its simulation.
+
+    ``variants`` lets a model ask for more depending on a text param (the track's
+    crisis): ``{("crisis", "adapter_cache"): (params, controls, metrics)}``.
+    """
+
+    name: str
+    simulate: Simulate
+    params: tuple[Requirement, ...]
+    controls: tuple[Requirement, ...]
+    metrics: frozenset[str]
+    truths: Mapping[str, Truth]
+    variants: Mapping[tuple[str, str], tuple[tuple[Requirement, ...], tuple[Requirement, ...], frozenset[str]]] = field(
+        default_factory=dict
+    )
+
+    def requirements(self, part: Part) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...], frozenset[str]]:
+        params, controls, metrics = list(self.params), list(self.controls), set(self.metrics)
+        for (key, value), (more_params, more_controls, more_metrics) in self.variants.items():
+            if key in part.params and part.params[key].value == value:
+                params += more_params
+                controls += more_controls
+                metrics |= more_metrics
+        return tuple(params), tuple(controls), frozenset(metrics)
+
+    def check_part(self, part: Part) -> list[str]:
+        """Problems (key path, expected, found) of a part that names this model."""
+        problems: list[str] = []
+        params, controls, metrics = self.requirements(part)
+        for req in params:
+            if req.name not in part.params:
+                problems.append(f"params.{req.name}: expected {_expect(req)} for model {self.name!r}, missing")
+                continue
+            bad = req.check(part.params[req.name].value)
+            if bad:
+                problems.append(f"params.{req.name}: expected {bad}, found {part.params[req.name].value!r}")
+        known = {r.name for r in params}
+        for name in part.params:
+            if name not in known:
+                problems.append(
+                    f"params.{name}: unknown param for model {self.name!r} (a typo?); accepted: "
+                    + ", ".join(sorted(known))
+                )
+        by_name = {c.name: c for c in part.controls}
+        wanted = {r.name for r in controls}
+        for req in controls:
+            control = by_name.get(req.name)
+            if control is None:
+                problems.append(f"controls: expected a control named {req.name!r} for model {self.name!r}, missing")
+                continue
+            if req.choices:
+                extra = [c for c in control.choices if c not in req.choices] if control.kind == "choice" else ["(not a choice)"]
+                if extra:
+                    problems.append(
+                        f"controls.{req.name}.choices: expected choices among {', '.join(req.choices)}, found {', '.join(extra)}"
+                    )
+            elif control.kind == "choice":
+                problems.append(f"controls.{req.name}.kind: expected int or float, found 'choice'")
+            else:
+                for end, value in (("min", control.min), ("max", control.max)):
+                    bad = req.check(value)
+                    if bad:
+                        problems.append(f"controls.{req.name}.{end}: expected {bad}, found {value!r}")
+        for name in by_name:
+            if name not in wanted:
+                problems.append(
+                    f"controls: control {name!r} is not read by model {self.name!r}; accepted: "
+                    + ", ".join(sorted(wanted))
+                )
+        for i, check in enumerate(part.spec):
+            if check.metric not in metrics:
+                problems.append(
+                    f"spec[{i}].metric: expected a metric of model {self.name!r} ({', '.join(sorted(metrics))}), "
+                    f"found {check.metric!r}"
+                )
+        if part.optimise.metric not in metrics:
+            problems.append(
+                f"optimise.metric: expected a metric of model {self.name!r} ({', '.join(sorted(metrics))}), "
+                f"found {part.optimise.metric!r}"
+            )
+        if part.lock.truth not in self.truths:
+            problems.append(
+                f"lock.truth: expected one of {', '.join(sorted(self.truths))}, found {part.lock.truth!r}"
+            )
+        return problems
+
+
+def _expect(req: Requirement) -> str:
+    return req.check(object()) or req.kind
