@@ -1,0 +1,1 @@
+"""Saves: the input record <-> one file, atomic, locked, versioned."""
