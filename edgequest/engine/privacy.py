@@ -13,7 +13,7 @@ differential privacy (RDP):
    Proposition 1), so ``steps`` rounds cost ``steps`` times the per-round RDP;
 3. conversion to (epsilon, delta) with the improved bound of Balle, Barthe, Gaboardi,
    Hsu & Sato 2020 ("Hypothesis Testing Interpretations and Renyi Differential Privacy",
-   AISTATS, Theorem 21), minimised over the orders.
+   AISTATS, arXiv:2001.05990, Theorem 21), minimised over the orders.
 
 The computation follows Google's dp-accounting library (v0.6.0, ``RdpAccountant``), which
 the tests check it against, but runs vectorised over the orders in numpy alone.
@@ -41,9 +41,9 @@ __all__ = [
     "rdp",
 ]
 
-# The orders dp-accounting 0.6.0 uses by default (DEFAULT_RDP_ORDERS): fine steps of 0.1
-# between 1.1 and 10.9 where small-epsilon runs find their optimum, every integer 11..63,
-# then powers of two for very noisy or very short runs. 156 orders; 9 of the first 99 are
+# The orders dp-accounting 0.6.0 uses by default (DEFAULT_RDP_ORDERS): steps of 0.1 from
+# 1.1 to 10.9 (where runs with epsilon of about 1 to 20 find their best order), every
+# integer 11..63, then 128..1024 for very noisy or very short runs. 156 orders; 9 of the first 99 are
 # integers (2.0, ..., 10.0) and take the exact binomial sum.
 DEFAULT_ORDERS: tuple[float, ...] = (
     tuple(1.0 + x / 10.0 for x in range(1, 100))
@@ -74,7 +74,8 @@ _SIGMA_MAX_HALVINGS = 40
 @dataclass(frozen=True)
 class PrivacyReport:
     """The (epsilon, delta) guarantee of ``steps`` subsampled-Gaussian rounds, with the
-    Renyi order that gave it (useful for a Math Peek)."""
+    Renyi order that gave it (useful for a Math Peek). When nothing is spent (q = 0 or
+    steps = 0), epsilon is 0 and optimal_order is just the first order."""
 
     q: float
     noise_multiplier: float
@@ -414,7 +415,8 @@ def rdp(
 def _epsilon_at_orders(rdp_total: np.ndarray, orders: np.ndarray, delta: float) -> np.ndarray:
     """epsilon(alpha) for each order, before the minimum.
 
-    Balle et al. 2020, Theorem 21: an (alpha, r)-RDP mechanism is (eps, delta)-DP with
+    Balle et al. 2020, Theorem 21 (the bound dp-accounting cites as Canonne, Kamath &
+    Steinke 2020, Proposition 12): an (alpha, r)-RDP mechanism is (eps, delta)-DP with
         eps = r + log((alpha - 1) / alpha) - (log(delta) + log(alpha)) / (alpha - 1),
     i.e. r + log1p(-1/alpha) - log(delta * alpha) / (alpha - 1); it improves on the
     classic r + log(1/delta) / (alpha - 1) (Mironov 2017, Proposition 3) by about
