@@ -71,6 +71,15 @@ class Model:
         default_factory=dict
     )
     peek: PeekFn | None = None
+    lock_context: Callable[[Part], Mapping[str, Any]] | None = None
+
+    def lock_question(self, part: Part) -> str:
+        """The Lock's question with the model's context (``{inference_mb}``, ...) filled in."""
+        context = dict(self.lock_context(part)) if self.lock_context else {}
+        try:
+            return part.lock.question.format_map(context)
+        except (KeyError, ValueError, IndexError, AttributeError):
+            return part.lock.question
 
     def math_peek(self, part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any]) -> list[Peek]:
         """The formulas behind this part's instrument, with a run's numbers substituted."""
