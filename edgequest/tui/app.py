@@ -77,6 +77,11 @@ class EdgeQuestApp(App[int]):
         self.seed = seed
         self.session = session
         self._initial_track = track
+        self.notices: list[str] = []  # every notice shown, newest last (tests read it)
+
+    def notify(self, message: str, *args, **kwargs) -> None:  # type: ignore[override]
+        self.notices.append(message)
+        super().notify(message, *args, **kwargs)
 
     def get_default_screen(self) -> TitleScreen:
         return TitleScreen()

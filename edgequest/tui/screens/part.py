@@ -35,6 +35,12 @@ def _briefing_text(session, number: int) -> Text:
     return text
 
 
+def _lock_question(game, number: int) -> str:
+    """The question with the track's numbers filled in (when the game core can do that)."""
+    ask = getattr(game, "lock_question", None)
+    return ask(number) if ask is not None else game.part(number).lock.question
+
+
 class BriefingScreen(PartScreen):
     BINDINGS = bindings("briefing.lock", "nav.tracks")
     HELP = """\
@@ -77,7 +83,7 @@ Type a number and press **Enter**, or pick a choice with the arrows and **Enter*
         lock = self.part.lock
         yield from self.compose_bar()
         with Vertical(id="lock", classes="page"):
-            yield Static(Text(lock.question, style="bold"), id="question")
+            yield Static(Text(_lock_question(self.game, self.number), style="bold"), id="question")
             yield Static("The workbench stays locked until you predict. Your prediction cannot be changed.",
                          classes="dim")
             if lock.kind == "choice":

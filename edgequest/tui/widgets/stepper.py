@@ -12,7 +12,7 @@ from textual.widget import Widget
 from edgequest.campaign.schema import Control, Scalar
 from edgequest.tui import stepping
 
-VALUE_WIDTH = 12
+VALUE_WIDTH = 10
 
 
 class ControlStepper(Widget, can_focus=True):
@@ -30,6 +30,10 @@ class ControlStepper(Widget, can_focus=True):
                 tooltip="Move the control up one notch."),
         Binding("shift+left,pagedown", "step(-1, True)", "Much less", show=False, id="control.much_less"),
         Binding("shift+right,pageup", "step(1, True)", "Much more", show=False, id="control.much_more"),
+        Binding("down", "app.focus_next", "Next", show=False, id="control.next",
+                tooltip="The next control."),
+        Binding("up", "app.focus_previous", "Previous", show=False, id="control.previous",
+                tooltip="The previous control."),
         Binding("enter", "edit", "Type value", id="control.edit",
                 tooltip="Type an exact value for this control."),
     ]
