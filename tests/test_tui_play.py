@@ -91,7 +91,11 @@ async def play_part(pilot, mission, number: int) -> PartRecord:
     assert type(app.screen).__name__ == "RevealScreen"
     await pilot.press("enter")
     await pilot.pause()
-    await pilot.press(*REFLECTION)
+    await pilot.press(*REFLECTION[:12])  # typed, then the rest pasted (as a terminal pastes)
+    from textual import events
+
+    app.post_message(events.Paste(REFLECTION[12:]))
+    await pilot.pause()
     await pilot.press("ctrl+s")
     await pilot.pause()
     value = part.lock.coerce(answer)
