@@ -358,7 +358,7 @@ def _draw_privacy(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) 
     plt.scatter([latest["epsilon"]], [latest["accuracy"]], marker="●",
                 color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
     plt.vline(eps_limit, "default" if nocolor else "red")
-    plt.text("officer", x=eps_limit, y=min(ys_all), color="default" if nocolor else "red", alignment="left")
+    plt.text("officer", x=eps_limit, y=max(ys_all), color="default" if nocolor else "red", alignment="left")
     if target is not None:
         plt.hline(target, "default" if nocolor else "green")
         plt.text("target", x=min(xs_all), y=target, color="default" if nocolor else "green", alignment="left")

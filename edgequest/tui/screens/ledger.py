@@ -81,8 +81,8 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
 
     def on_mount(self) -> None:
         self.query_one("#ledger").border_title = "The Ledger"
-        found = self.query("#strategy")
-        (found.first() if found else self.query_one("#ledger")).focus()
+        # The designs come first: the page opens at the top; Tab reaches the strategy.
+        self.query_one("#ledger").focus()
 
     def _summary(self) -> Text:
         game = self.session.game

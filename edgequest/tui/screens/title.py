@@ -17,6 +17,14 @@ from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import EdgeScreen
 
 
+HOW_TO_PLAY = (
+    "How a part goes: read the briefing, lock in a prediction (the Lock), then run designs on "
+    "the workbench (at most 10 runs), commit the one you stand by, see the truth revealed, and "
+    "reflect. After part 3 the Ledger sets your designs side by side. Every move is saved; "
+    "F1 or ? opens help on any screen."
+)
+
+
 class TitleScreen(EdgeScreen):
     BINDINGS = bindings("title.play")
     HELP = """\
@@ -37,6 +45,7 @@ resumes where you left off; your moves are saved after every action.
             yield OptionList(*self._options(), id="tracks")
             with VerticalScroll(id="track-detail"):
                 yield Static(id="detail")
+                yield Static(HOW_TO_PLAY, id="how-to", classes="dim")
             yield Static(f" player {app.player} · saves in {app.save_dir}", id="title-foot", classes="dim")
         yield Footer()
 

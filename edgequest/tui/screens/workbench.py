@@ -82,6 +82,7 @@ the run you stand by: that reveals the Lock's truth.
                 yield Static(id="hint", classes="dim")
                 with VerticalScroll(id="spec-box"):
                     yield SpecPanel(part, id="spec")
+                yield Static(id="history", classes="dim")
             with Vertical(id="right"):
                 with TabbedContent(id="views"):
                     for instrument in instruments_for(part, self._latest_metrics()):
@@ -143,6 +144,12 @@ the run you stand by: that reveals the Lock's truth.
                 numbers.append(f"{key:<28} ", style="bold")
                 numbers.append(fmt.number(value) + "\n")
         self.query_one("#numbers", Static).update(numbers)
+        history = Text("Runs\n", style="bold")
+        for o in outcomes[::-1]:
+            mark = "✓ PASS" if o.passed else "✗ FAIL"
+            history.append(f"{o.index + 1:>2} {mark} {o.points:>3.0f} pts  ")
+            history.append(" ".join(f"{stepping.shown(self.part.control(k), v)}" for k, v in o.controls.items()) + "\n")
+        self.query_one("#history", Static).update(history if outcomes else "")
         if self.peek_open:
             self._update_peek()
         self._update_status()
