@@ -65,9 +65,10 @@ async def _settle(pilot) -> None:
     await pilot.pause()
 
 
-def test_title(fake_models, tmp_path, snap_compare):
-    prepared(tmp_path, "mobile-nomad", upto=2)
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada")
+def test_title(fake_models, tmp_path, snap_compare, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the title names the save folder: keep it the same every run
+    prepared(Path("saves"), "mobile-nomad", upto=2)
+    app = EdgeQuestApp(fake_campaign(), Path("saves"), "ada")
     assert snap_compare(app, terminal_size=SIZE)
 
 
@@ -117,6 +118,7 @@ def test_ledger(fake_models, tmp_path, snap_compare):
     assert snap_compare(app, terminal_size=SIZE)
 
 
-def test_too_small(fake_models, tmp_path, snap_compare):
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada")
+def test_too_small(fake_models, tmp_path, snap_compare, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = EdgeQuestApp(fake_campaign(), Path("saves"), "ada")
     assert snap_compare(app, terminal_size=(70, 20))

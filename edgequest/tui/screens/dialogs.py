@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgequest.campaign.schema import Control, Part, Scalar
 from edgequest.tui import stepping
 from edgequest.tui.actions import ACTIONS
 from edgequest.tui.screens.base import EdgeModal
+from edgequest.tui.widgets.keybar import KeyBar
 
 _CLOSE = Binding("escape", "close", "Cancel", id="dialog.cancel", tooltip="Close this without doing anything.")
 
@@ -136,7 +137,7 @@ class HelpScreen(EdgeModal):
             with VerticalScroll(id="help-scroll"):
                 yield Markdown(help_markdown(self.under))
             yield Static("Esc closes help", classes="dim")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#help").border_title = "EdgeQuest help"

@@ -6,13 +6,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Button, RadioButton, RadioSet, Static, TextArea
 
 from edgequest.errors import GameError
 from edgequest.tui import numbers as fmt
 from edgequest.tui import stepping
 from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import EdgeScreen
+from edgequest.tui.widgets.keybar import KeyBar
 
 STRATEGIES = ("Personalization", "Privacy", "Balanced")
 
@@ -77,7 +78,7 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
                 yield area
                 with Horizontal(classes="buttons"):
                     yield Button("Submit the Ledger", id="submit", variant="primary")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#ledger").border_title = "The Ledger"

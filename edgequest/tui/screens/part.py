@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, OptionList, Static, TextArea
+from textual.widgets import Button, Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from edgequest.game.scoring import REFLECTION_MIN_CHARS
@@ -13,6 +13,7 @@ from edgequest.tui import numbers as fmt
 from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import PartScreen
 from edgequest.tui.widgets.spec import threshold_text
+from edgequest.tui.widgets.keybar import KeyBar
 
 
 def _briefing_text(session, number: int) -> Text:
@@ -54,7 +55,7 @@ committed design must meet. Read it, then press **Enter** for the Lock.
         yield from self.compose_bar()
         with VerticalScroll(id="briefing", classes="page"):
             yield Static(_briefing_text(self.session, self.number))
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#briefing").border_title = "Mission briefing"
@@ -67,8 +68,18 @@ committed design must meet. Read it, then press **Enter** for the Lock.
         self.edge_app.back_to_tracks()
 
 
+class LockNumber(Input):
+    """The Lock's number field. Enter is its own binding, so typed digits land first."""
+
+    BINDINGS = bindings("lock.submit")
+
+
+class LockChoices(OptionList):
+    BINDINGS = bindings("lock.choose")
+
+
 class LockScreen(PartScreen):
-    BINDINGS = bindings("lock.submit", "nav.tracks")
+    BINDINGS = bindings("nav.tracks")
     HELP = """\
 ## The Lock
 
@@ -87,15 +98,15 @@ Type a number and press **Enter**, or pick a choice with the arrows and **Enter*
             yield Static("The workbench stays locked until you predict. Your prediction cannot be changed.",
                          classes="dim")
             if lock.kind == "choice":
-                yield OptionList(*[Option(c, id=c) for c in lock.choices], id="answer-choices")
+                yield LockChoices(*[Option(c, id=c) for c in lock.choices], id="answer-choices")
             else:
                 unit = f" {lock.unit}" if lock.unit else ""
-                answer = Input(placeholder=f"a number from {fmt.number(lock.min)} to {fmt.number(lock.max)}{unit}",
+                answer = LockNumber(placeholder=f"a number from {fmt.number(lock.min)} to {fmt.number(lock.max)}{unit}",
                                id="answer-number")
                 answer.cursor_blink = False
                 yield answer
                 yield Static(f"Unit: {lock.unit}" if lock.unit else "", classes="dim")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#lock").border_title = f"The Lock · Part {self.number}"
@@ -107,15 +118,6 @@ Type a number and press **Enter**, or pick a choice with the arrows and **Enter*
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self._lock_in(event.option.id)
-
-    def action_lock_in(self) -> None:
-        found = self.query("#answer-number")
-        if found:
-            self._lock_in(found.first(Input).value)
-        else:
-            choices = self.query_one("#answer-choices", OptionList)
-            if choices.highlighted is not None:
-                self._lock_in(choices.get_option_at_index(choices.highlighted).id)
 
     def _lock_in(self, raw: object) -> None:
         try:
@@ -144,7 +146,7 @@ part's score so far are shown; the reflection earns the rest.
         yield from self.compose_bar()
         with VerticalScroll(id="reveal", classes="page"):
             yield Static(self._reveal_text())
-        yield Footer()
+        yield KeyBar()
 
     def _reveal_text(self) -> Text:
         game = self.game
@@ -210,7 +212,7 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
             with Horizontal(classes="buttons"):
                 yield Static("", id="count", classes="dim")
                 yield Button("Submit reflection", id="submit", variant="primary")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#reflect").border_title = f"Reflect · Part {self.number}"

@@ -7,14 +7,16 @@ numpy, no simulation) and imports nothing heavy.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgequest.session import TrackProgress, track_progress
 from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import EdgeScreen
+from edgequest.tui.widgets.keybar import KeyBar
 
 
 HOW_TO_PLAY = (
@@ -25,8 +27,13 @@ HOW_TO_PLAY = (
 )
 
 
-class TitleScreen(EdgeScreen):
+class TrackList(OptionList):
+    """The tracks; Enter plays one (the binding is the list's own, so it reads in order)."""
+
     BINDINGS = bindings("title.play")
+
+
+class TitleScreen(EdgeScreen):
     HELP = """\
 ## Choosing a track
 
@@ -42,12 +49,12 @@ resumes where you left off; your moves are saved after every action.
         app = self.edge_app
         yield Static(" EdgeQuest · Edge Intelligence: On-Device Learning & Federated Fleets", classes="bar")
         with Vertical(id="title-body"):
-            yield OptionList(*self._options(), id="tracks")
+            yield TrackList(*self._options(), id="tracks")
             with VerticalScroll(id="track-detail"):
                 yield Static(id="detail")
                 yield Static(HOW_TO_PLAY, id="how-to", classes="dim")
             yield Static(f" player {app.player} · saves in {app.save_dir}", id="title-foot", classes="dim")
-        yield Footer()
+        yield KeyBar()
 
     def _options(self) -> list[Option]:
         app = self.edge_app
@@ -65,6 +72,17 @@ resumes where you left off; your moves are saved after every action.
         current = self.edge_app.session.mission.id if self.edge_app.session else None
         ids = list(self.edge_app.campaign)
         tracks.highlighted = ids.index(current) if current in ids else 0
+
+        self._warm_up()
+
+    @work(thread=True, exit_on_error=False)
+    def _warm_up(self) -> None:
+        """Import the game core, numpy and plotext while the player reads the title, so
+        opening a track is immediate. The title itself never waits for them."""
+        import plotext  # noqa: F401
+
+        import edgequest.game.play  # noqa: F401
+        import edgequest.simulators.registry  # noqa: F401
 
     def on_screen_resume(self) -> None:
         """Progress may have moved while a track was open: read it again."""
@@ -91,13 +109,6 @@ resumes where you left off; your moves are saved after every action.
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
             self.edge_app.open_track(event.option.id)
-
-    def action_play(self) -> None:
-        tracks = self.query_one("#tracks", OptionList)
-        if tracks.highlighted is not None:
-            option = tracks.get_option_at_index(tracks.highlighted)
-            if option.id:
-                self.edge_app.open_track(option.id)
 
 
 def _track_line(mission, progress: TrackProgress) -> Text:

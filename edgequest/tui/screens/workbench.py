@@ -7,6 +7,7 @@ game's outcomes (never from widget state), so a resumed game draws the same pict
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from edgequest.tui import numbers as fmt
 from edgequest.tui import stepping
@@ -26,6 +27,10 @@ from edgequest.tui.widgets.chart import InstrumentChart
 from edgequest.tui.widgets.peek import MathPeek
 from edgequest.tui.widgets.spec import SpecPanel
 from edgequest.tui.widgets.stepper import ControlStepper
+from edgequest.tui.widgets.keybar import KeyBar
+
+
+RUN_SWITCH_INTERVAL_S = 0.0005
 
 
 class RunFinished(Message):
@@ -93,7 +98,7 @@ the run you stand by: that reveals the Lock's truth.
                         with VerticalScroll():
                             yield Static(id="numbers")
                 yield MathPeek(part, id="peek")
-        yield Footer()
+        yield KeyBar()
 
     def _pane(self, instrument: Instrument) -> TabPane:
         self._instrument_ids.append(instrument.id)
@@ -266,12 +271,23 @@ the run you stand by: that reveals the Lock's truth.
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def _simulate(self, controls: dict[str, Any]) -> None:
-        """Simulate off the screen's thread; the result comes back as a message."""
+        """Simulate off the screen's thread; the result comes back as a message.
+
+        While the run holds the GIL (pure-Python steps of a model), the screen's thread
+        waits up to the interpreter's switch interval (5 ms) every time it needs the GIL
+        back, and answering one key needs it many times: 5 ms becomes ~100 ms of lag. A
+        short switch interval during the run keeps keys answered in a few milliseconds,
+        at a small cost to the run; it is restored as soon as the run ends.
+        """
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(RUN_SWITCH_INTERVAL_S)
         try:
             outcome = self.session.run(self.number, controls)
         except Exception as exc:  # shown as a notice; the game and the save are unchanged
             self.post_message(RunFailed(exc))
             return
+        finally:
+            sys.setswitchinterval(interval)
         self.post_message(RunFinished(outcome))
 
     @on(RunFinished)
