@@ -229,6 +229,12 @@ def _check_int(name: str, value: object, low: int, high: int, what: str) -> int:
     return int(value)
 
 
+def _check_weight_bytes(value: object) -> int:
+    if isinstance(value, bool) or value not in (1, 2, 4):
+        raise ValueError(f"frozen_weight_bytes: got {value!r}; accepted: 1 (int8), 2 (16-bit) or 4 (fp32)")
+    return int(value)  # type: ignore[arg-type]
+
+
 def _check_arch(arch: object) -> Architecture:
     if not isinstance(arch, Architecture):
         raise ValueError(f"arch: got {type(arch).__name__}; accepted: an Architecture from get_architecture()")
@@ -484,9 +490,7 @@ def training_memory(
     batch = _check_int("batch", batch, 1, _MAX_BATCH, f"an integer from 1 to {_MAX_BATCH}")
     spec = PRECISIONS[_check_choice("precision", precision, TRAINING_PRECISIONS)]
     optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
-    frozen_bytes = spec.weight_bytes if frozen_weight_bytes is None else _check_int(
-        "frozen_weight_bytes", frozen_weight_bytes, 1, 4, "1, 2 or 4 bytes per frozen parameter"
-    )
+    frozen_bytes = spec.weight_bytes if frozen_weight_bytes is None else _check_weight_bytes(frozen_weight_bytes)
     plan = training_plan(arch, method=method, layers=layers, rank=rank, targets=targets)
     acts = activation_account(arch, plan, batch=batch, activation_bytes=spec.activation_bytes)
 
@@ -552,7 +556,7 @@ def mcu_training_memory(
     batch = _check_int("batch", batch, 1, _MAX_BATCH, f"an integer from 1 to {_MAX_BATCH}")
     spec = PRECISIONS[_check_choice("precision", precision, TRAINING_PRECISIONS)]
     optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
-    frozen_bytes = _check_int("frozen_weight_bytes", frozen_weight_bytes, 1, 4, "1, 2 or 4 bytes per parameter")
+    frozen_bytes = _check_weight_bytes(frozen_weight_bytes)
     plan = training_plan(arch, method=method, layers=layers, rank=rank, targets=targets)
     acts = activation_account(arch, plan, batch=batch, activation_bytes=spec.activation_bytes)
     trainable = plan.trainable_params
