@@ -100,6 +100,14 @@ def test_roofline_time_is_the_slower_of_compute_and_memory() -> None:
     assert memory_bound.time_s == pytest.approx(step.bytes_moved / 1e9) and memory_bound.bound == "memory"
     assert memory_bound.energy_j == pytest.approx(10 * memory_bound.time_s)
     assert memory_bound.energy_wh == pytest.approx(memory_bound.energy_j / 3600)
+    # Balanced device: memory takes half the compute time; the step takes the compute time.
+    rate = 1e11
+    bandwidth = step.bytes_moved / (0.5 * step.flops / rate)
+    balanced = adaptation_energy(
+        arch, method="full", samples=16, batch=8, compute_flops_per_s=rate, memory_bandwidth_bytes_per_s=bandwidth, power_w=10
+    )
+    assert balanced.memory_time_s == pytest.approx(0.5 * balanced.compute_time_s)
+    assert balanced.time_s == pytest.approx(balanced.compute_time_s)
 
 
 def test_partial_last_batch_is_a_smaller_step() -> None:
