@@ -21,7 +21,7 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 import numpy as np
 
@@ -177,7 +177,7 @@ class Architecture:
     num_classes: int
     resolution: int | None = None
     seq_len: int | None = None
-    lite_residual_sites: tuple[LiteResidualSite, ...] = field(default=())
+    lite_residual_sites: tuple[LiteResidualSite, ...] = ()
 
     @property
     def num_blocks(self) -> int:
@@ -300,7 +300,6 @@ def _conv_unit(
     bn_scale: bool = True,
     bn: bool = True,
     act: str = "relu",
-    role: str | None = None,
     held_elems: int = 0,
 ) -> tuple[int, int, int]:
     """Append conv + batch norm + activation; return (output tensor, out height, out width)."""
@@ -313,8 +312,7 @@ def _conv_unit(
     k_area = kh * kw
     weight = c_out * (c_in // groups) * k_area
     kind = "dwconv" if groups == c_in and groups > 1 else "conv"
-    if role is None:
-        role = "dw" if kind == "dwconv" else ("pw" if k_area == 1 and groups == 1 else "conv")
+    role = "dw" if kind == "dwconv" else ("pw" if k_area == 1 and groups == 1 else "conv")
     pre = b.tensor(f"{name}.conv_out", out_elems) if bn else -1
     act_in = b.tensor(f"{name}.act_in", out_elems) if act in SMOOTH_ACTIVATIONS else -1
     out = b.tensor(f"{name}.out", out_elems)
@@ -489,10 +487,10 @@ def _build_llama3_70b(seq_len: int) -> Architecture:
         blk = b.begin_block(f"decoder.{i}")
         p = f"decoder.{i}"
         xn = rmsnorm(f"{p}.attn_norm", blk, resid, 0)
-        q = linear(f"{p}.q", blk, "q", xn, hidden, hidden, sh)
-        k = linear(f"{p}.k", blk, "k", xn, hidden, kv, sh + sh)
-        v = linear(f"{p}.v", blk, "v", xn, hidden, kv, sh + sh + s * kv)
-        del q, k, v  # attention reads them; its saved tensor holds the post-RoPE copies
+        # q, k and v read one normalised input; attention keeps its own post-RoPE copies.
+        linear(f"{p}.q", blk, "q", xn, hidden, hidden, sh)
+        linear(f"{p}.k", blk, "k", xn, hidden, kv, sh + sh)
+        linear(f"{p}.v", blk, "v", xn, hidden, kv, sh + sh + s * kv)
         qkv_elems = s * (hidden + 2 * kv)
         probs_elems = heads * s * s
         attn_saved = b.tensor(f"{p}.attn.saved", qkv_elems + probs_elems)
@@ -518,12 +516,11 @@ def _build_llama3_70b(seq_len: int) -> Architecture:
         )
         resid = linear(f"{p}.o", blk, "o", attn_out, hidden, hidden, sh)  # added in place
         xn = rmsnorm(f"{p}.mlp_norm", blk, resid, 0)
-        g = linear(f"{p}.gate", blk, "gate", xn, hidden, ffn, sh)
+        linear(f"{p}.gate", blk, "gate", xn, hidden, ffn, sh)
         linear(f"{p}.up", blk, "up", xn, hidden, ffn, sh + s * ffn)
         glu_in = b.tensor(f"{p}.glu.in", 2 * s * ffn)
         glu_saved = b.tensor(f"{p}.glu.saved", 2 * s * ffn)  # SiLU needs gate, product needs up
         h_act = b.tensor(f"{p}.glu.out", s * ffn)
-        del g
         b.add(
             name=f"{p}.glu",
             kind="glu",
@@ -898,7 +895,11 @@ def lite_residual_kernel(pooled_size: int, max_kernel: int = 5) -> int:
 
 
 __all__ = [
+    "ACTIVATIONS",
     "ARCHITECTURE_NAMES",
+    "LAYER_KINDS",
+    "MASK_ACTIVATIONS",
+    "SMOOTH_ACTIVATIONS",
     "Architecture",
     "Layer",
     "LayerArrays",

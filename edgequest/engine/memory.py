@@ -380,6 +380,11 @@ def activation_account(arch: Architecture, plan: TrainingPlan, *, batch: int, ac
     Implements the rules in the module docstring, vectorised over layers. Every stored tensor
     is registered at the first layer that needs it, at the highest bit width any rule asks.
     """
+    arch = _check_arch(arch)
+    if not isinstance(plan, TrainingPlan) or len(plan.train_weight) != len(arch.layers):
+        raise ValueError("plan: accepted: a TrainingPlan made by training_plan() for this architecture")
+    batch = _check_int("batch", batch, 1, _MAX_BATCH, f"an integer from 1 to {_MAX_BATCH}")
+    activation_bytes = _check_int("activation_bytes", activation_bytes, 1, 4, "1, 2 or 4 bytes per element")
     a = arch.arrays
     n = len(arch.layers)
     idx = np.arange(n, dtype=np.int64)

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from edgequest.engine.architectures import (
+    ACTIVATIONS,
     ARCHITECTURE_NAMES,
+    LAYER_KINDS,
     Architecture,
     get_architecture,
     lite_residual_kernel,
@@ -160,6 +162,8 @@ def test_table_is_immutable_and_consistent(name: str) -> None:
     a = arch.arrays
     assert not a.weight_params.flags.writeable
     assert int(a.weight_params.sum() + a.bias_params.sum() + a.norm_scale_params.sum() + a.norm_shift_params.sum()) == arch.total_params
+    assert {layer.kind for layer in arch.layers} <= set(LAYER_KINDS)
+    assert {layer.act for layer in arch.layers} <= set(ACTIVATIONS)
     blocks = [layer.block for layer in arch.layers]
     assert blocks == sorted(blocks) and blocks[0] == 0 and blocks[-1] == arch.num_blocks - 1
     for layer in arch.layers:
