@@ -106,11 +106,13 @@ def test_cnn_full_finetune_amplification_in_book_band(name: str, batch: int) -> 
 
 def test_book_mobilenetv2_14mb_inference_to_50_70mb_training() -> None:
     # Book: MobileNetV2 (3.5M params) needs 14 MB of fp32 weights for inference and 50-70 MB to
-    # train. Our batch-1 full fine-tune with SGD+momentum sits in that range; Adam above it.
+    # train. Weights + gradients + stored activations at batch 1 with plain SGD come to ~82 MB:
+    # the 54 MB of stored conv and batch-norm inputs alone exceed the book's activation share.
     arch = get_architecture("mobilenetv2")
     assert arch.total_params * 4 / MB == pytest.approx(14.0, abs=0.1)
     w = training_memory(arch, method="full", batch=1, optimizer="sgd")
-    assert 50 * MB <= w.total_bytes <= 110 * MB
+    assert 50 * MB <= w.total_bytes <= 90 * MB
+    assert 3.5 <= w.total_bytes / (arch.total_params * 4) <= 6.5  # "50-70 MB" is 3.6-5x of 14 MB
 
 
 # ---------------------------------------------------------------- what backward stores
