@@ -35,6 +35,9 @@ import numpy as np
 
 from edgequest.engine.architectures import Architecture
 from edgequest.engine.memory import (
+    _check_arch,
+    _check_choice as _choice,
+    _check_int,
     OPTIMIZER_STATES,
     OPTIMIZERS,
     PRECISIONS,
@@ -101,12 +104,6 @@ class SessionEnergy:
 # --------------------------------------------------------------------------------------------
 
 
-def _positive_int(name: str, value: object, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= int(value) <= high:
-        raise ValueError(f"{name}: got {value!r}; accepted: an integer from 1 to {high}")
-    return int(value)
-
-
 def _positive_float(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name}: got {value!r}; accepted: a positive finite number")
@@ -123,18 +120,6 @@ def _nonnegative_float(name: str, value: object) -> float:
     if not math.isfinite(v) or v < 0:
         raise ValueError(f"{name}: got {value!r}; accepted: a finite number >= 0")
     return v
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}: got {value!r}; accepted: {', '.join(choices)}")
-    return value
-
-
-def _check_arch(arch: object) -> Architecture:
-    if not isinstance(arch, Architecture):
-        raise ValueError(f"arch: got {type(arch).__name__}; accepted: an Architecture from get_architecture()")
-    return arch
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,7 +182,7 @@ def _training_step_cost(arch: Architecture, plan: TrainingPlan, batch: int, prec
     backward_bytes = stored
     backward_bytes += (int(a.output_elems[on_path].sum()) + int(a.input_elems[through].sum())) * batch * act
     backward_bytes += (int(params[through].sum()) + plan.added_params) * spec.weight_bytes
-    update_bytes = trainable * (spec.grad_bytes + 2 * spec.weight_bytes + spec.grad_bytes + 2 * per_param_state)
+    update_bytes = 2 * trainable * (spec.grad_bytes + spec.weight_bytes + per_param_state)
     return StepCost(
         batch=batch,
         flops=flops.total_flops * batch + OPTIMIZER_UPDATE_FLOPS[optimizer] * trainable,
@@ -222,7 +207,7 @@ def training_step_cost(
     optimizer state and write weight and state back.
     """
     arch = _check_arch(arch)
-    batch = _positive_int("batch", batch, 1_000_000)
+    batch = _check_int("batch", batch, 1, 1_000_000, "an integer from 1 to 1000000")
     precision = _choice("precision", precision, TRAINING_PRECISIONS)
     optimizer = _choice("optimizer", optimizer, OPTIMIZERS)
     plan = training_plan(arch, method=method, layers=layers, rank=rank, targets=targets)
@@ -307,9 +292,9 @@ def adaptation_energy(
     it trains. The last step takes the leftover samples as a smaller batch.
     """
     arch = _check_arch(arch)
-    samples = _positive_int("samples", samples, _MAX_SAMPLES)
-    epochs = _positive_int("epochs", epochs, 100_000)
-    batch = _positive_int("batch", batch, 1_000_000)
+    samples = _check_int("samples", samples, 1, _MAX_SAMPLES, f"an integer from 1 to {_MAX_SAMPLES}")
+    epochs = _check_int("epochs", epochs, 1, 100_000, "an integer from 1 to 100000")
+    batch = _check_int("batch", batch, 1, 1_000_000, "an integer from 1 to 1000000")
     precision = _choice("precision", precision, TRAINING_PRECISIONS)
     optimizer = _choice("optimizer", optimizer, OPTIMIZERS)
     rate = _positive_float("compute_flops_per_s", compute_flops_per_s)
@@ -337,8 +322,8 @@ def inference_energy(
 ) -> SessionEnergy:
     """Energy of running inference on ``samples`` samples, by the same roofline model."""
     arch = _check_arch(arch)
-    samples = _positive_int("samples", samples, _MAX_SAMPLES)
-    batch = _positive_int("batch", batch, 1_000_000)
+    samples = _check_int("samples", samples, 1, _MAX_SAMPLES, f"an integer from 1 to {_MAX_SAMPLES}")
+    batch = _check_int("batch", batch, 1, 1_000_000, "an integer from 1 to 1000000")
     precision = _choice("precision", precision, INFERENCE_PRECISIONS)
     rate = _positive_float("compute_flops_per_s", compute_flops_per_s)
     bandwidth = None if memory_bandwidth_bytes_per_s is None else _positive_float(
