@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -56,7 +58,7 @@ LLAMA3_70B_MLP = 28672
 LLAMA3_70B_VOCAB = 128256
 
 # (d_in, d_out) of each linear map in one decoder layer.
-ROLE_SHAPES: dict[str, tuple[int, int]] = {
+ROLE_SHAPES: Mapping[str, tuple[int, int]] = MappingProxyType({
     "q": (LLAMA3_70B_HIDDEN, LLAMA3_70B_HIDDEN),
     "k": (LLAMA3_70B_HIDDEN, LLAMA3_70B_KV_WIDTH),
     "v": (LLAMA3_70B_HIDDEN, LLAMA3_70B_KV_WIDTH),
@@ -64,18 +66,18 @@ ROLE_SHAPES: dict[str, tuple[int, int]] = {
     "gate": (LLAMA3_70B_HIDDEN, LLAMA3_70B_MLP),
     "up": (LLAMA3_70B_HIDDEN, LLAMA3_70B_MLP),
     "down": (LLAMA3_70B_MLP, LLAMA3_70B_HIDDEN),
-}
+})
 ROLES: tuple[str, ...] = tuple(ROLE_SHAPES)
 
 # Bytes per parameter.
-PRECISION_BYTES: dict[str, float] = {
+PRECISION_BYTES: Mapping[str, float] = MappingProxyType({
     "fp32": 4.0,
     "bf16": 2.0,
     "fp16": 2.0,
     "fp8": 1.0,
     "int8": 1.0,
     "int4": 0.5,
-}
+})
 
 POLICIES: tuple[str, ...] = ("lru", "lfu")
 
@@ -238,7 +240,9 @@ def _coarse_sample(p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     runs = (n - _CHE_HEAD) // _CHE_STRIDE
     run_end = _CHE_HEAD + runs * _CHE_STRIDE
     # A matrix-vector product is several times faster than .mean(axis=1) here.
-    run_means = p[_CHE_HEAD:run_end].reshape(runs, _CHE_STRIDE) @ np.full(_CHE_STRIDE, 1.0 / _CHE_STRIDE)
+    run_means = p[_CHE_HEAD:run_end].reshape(runs, _CHE_STRIDE) @ np.full(
+        _CHE_STRIDE, 1.0 / _CHE_STRIDE
+    )
     coarse = np.concatenate([p[:_CHE_HEAD], run_means, p[run_end:]])
     weights = np.ones(coarse.size)
     weights[_CHE_HEAD : _CHE_HEAD + runs] = _CHE_STRIDE
@@ -390,7 +394,9 @@ def draw_irm_trace(popularity: np.ndarray, n_requests: int, rng: np.random.Gener
     return np.minimum(trace, p.size - 1)
 
 
-def lru_hit_rate_on_trace(trace: np.ndarray, capacity_items: int, warmup_requests: int = 0) -> float:
+def lru_hit_rate_on_trace(
+    trace: np.ndarray, capacity_items: int, warmup_requests: int = 0
+) -> float:
     """Replay ``trace`` through an LRU cache of ``capacity_items`` items; hit rate after
     the first ``warmup_requests`` requests."""
     trace, capacity, warmup = _check_trace_args(trace, capacity_items, warmup_requests)
@@ -418,9 +424,9 @@ def simulate_lru_trace(
     """Draw an IRM trace and replay it through a real LRU cache. The first
     ``warmup_requests`` (default: a fifth of the trace) fill the cache and are not
     counted."""
+    capacity = _check_int("capacity_items", capacity_items, 0, np.iinfo(np.int64).max)
     trace = draw_irm_trace(popularity, n_requests, rng)
     warmup = n_requests // 5 if warmup_requests is None else warmup_requests
-    capacity = _check_int("capacity_items", capacity_items, 0, np.iinfo(np.int64).max)
     hit_rate = lru_hit_rate_on_trace(trace, capacity, warmup)
     trace.flags.writeable = False
     return TraceSimulation(
@@ -461,9 +467,16 @@ def belady_hit_rate(trace: np.ndarray, capacity_items: int, warmup_requests: int
     return hits / (n - warmup)
 
 
-def _check_trace_args(trace: object, capacity_items: object, warmup_requests: object) -> tuple[np.ndarray, int, int]:
+def _check_trace_args(
+    trace: object, capacity_items: object, warmup_requests: object
+) -> tuple[np.ndarray, int, int]:
     arr = np.asarray(trace)
-    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
+    if (
+        arr.ndim != 1
+        or arr.size == 0
+        or not np.issubdtype(arr.dtype, np.integer)
+        or np.any(arr < 0)
+    ):
         raise ValueError("trace: accepted: a non-empty 1-D array of non-negative item ids")
     capacity = _check_int("capacity_items", capacity_items, 0, np.iinfo(np.int64).max)
     warmup = _check_int("warmup_requests", warmup_requests, 0, arr.size - 1)
@@ -482,7 +495,9 @@ class TierHitRates:
     miss: float
 
 
-def tier_hit_rates(popularity: np.ndarray, hbm_items: int, host_items: int, policy: str) -> TierHitRates:
+def tier_hit_rates(
+    popularity: np.ndarray, hbm_items: int, host_items: int, policy: str
+) -> TierHitRates:
     """Hit rates of HBM and host DRAM stacked as one LRU (or LFU) stack: HBM holds the
     ``hbm_items`` top entries, host DRAM the next ``host_items`` (see the module docstring).
     """
@@ -513,8 +528,8 @@ def _tier_hit_rates(
         hbm = lru(hbm_items)
         upper = hbm if host_items == 0 else lru(both)
     elif sorted_desc:
-        cumulative_top = lambda c: float(p[: min(c, p.size)].sum())  # noqa: E731
-        hbm, upper = cumulative_top(hbm_items), cumulative_top(both)
+        # Sorted by popularity: the C most popular items are the first C.
+        hbm, upper = float(p[:hbm_items].sum()), float(p[:both].sum())
     else:
         hbm, upper = lfu_hit_rate(p, hbm_items), lfu_hit_rate(p, both)
     # Guard the subtraction against round-off: stack hit rates never decrease with size.

@@ -32,9 +32,11 @@ Methods (which parameters receive gradients):
   starts silent (Cai et al., "TinyTL", NeurIPS 2020, section 3.2; their residual is a
   narrow, down-sampled convolution whose last normalisation is initialised to zero).
 
-Training is full-batch Adam (Kingma and Ba, ICLR 2015) with explicit backpropagation, in
-float64, so that a whole call (pre-train + fine-tune + evaluation) stays within part 1's
-time budget.
+Training is Adam (Kingma and Ba, ICLR 2015) with explicit backpropagation in float64:
+pre-training takes one pass of mini-batches over fresh base samples (so the base model
+cannot memorise them), fine-tuning takes full-batch steps over the user's few samples. The
+sizes are chosen so that a whole call (pre-train + fine-tune + evaluate, about 10-15 ms on
+the reference 2-core machine) fits part 1's 50 ms run budget with room for the memory model.
 """
 
 from __future__ import annotations
@@ -80,9 +82,10 @@ MAX_SHIFT = 5.0
 class PersonalizationResult:
     """What one personalization run measured.
 
-    Accuracies are fractions in [0, 1] on held-out samples; ``train_loss`` is the mean
-    cross-entropy (nats) on the user's training samples before each Adam step and after the
-    last one (``steps + 1`` values).
+    Accuracies are fractions in [0, 1] on held-out samples (``EVAL_SAMPLES`` each from the
+    user's and the base distribution). ``train_loss`` is the mean cross-entropy (nats) on
+    the user's training samples before each Adam step and after the last one (``steps + 1``
+    values; a single value when nothing is trainable).
     """
 
     method: str

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgequest.engine import personalization as pz
 from edgequest.engine.personalization import (
@@ -157,6 +159,35 @@ def test_trainable_params_match_the_method_formula(method, kwargs, expected):
     result = _run(method, 0, steps=2, **kwargs)
     assert result.trainable_params == expected
     assert result.total_params == base_param_count() == 1864
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=2, max_size=5).map(tuple),
+    method=st.sampled_from(METHODS),
+    rank=st.integers(1, 16),
+    data=st.data(),
+)
+def test_the_network_trains_exactly_the_counted_parameters(sizes, method, rank, data):
+    n_layers = len(sizes) - 1
+    layers = data.draw(st.integers(1, n_layers))
+    targets = tuple(
+        sorted(data.draw(st.sets(st.integers(0, n_layers - 1), min_size=1)))
+    )
+    rng = np.random.default_rng(0)
+    weights = [np.zeros((a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(b) for b in sizes[1:]]
+    net = pz._Net(sizes, weights, biases, method, rank, layers, targets, rng)
+    expected = trainable_param_count(
+        method, rank=rank, layers=layers, targets=targets, layer_sizes=sizes
+    )
+    assert net.theta.size == expected
+
+
+def test_a_smaller_network_also_personalizes():
+    r = _run("lora", 0, rank=8, layer_sizes=(16, 24, 8))
+    assert r.total_params == base_param_count((16, 24, 8)) == 16 * 24 + 24 + 24 * 8 + 8
+    assert r.accuracy_after > r.accuracy_before
 
 
 def test_lora_params_grow_linearly_with_rank():
