@@ -80,6 +80,9 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         budget_bytes = float(part.param("budget_mb")) * MB
         memory_mb = {k: wf.to_mb()[f"{k}_mb"] for k in ("weights", "gradients", "optimizer", "activations", "total")}
         inference_bytes, trainable, total_bytes = wf.inference_bytes, wf.trainable_params, wf.total_bytes
+        if controls.get("base_precision") == "fp8":
+            # Amplification compares like with like: serving from the same 8-bit base.
+            inference_bytes = memory.inference_memory(arch, batch=batch, precision="int8")
 
     # Accuracy: the same method really fine-tunes a small proxy network on the user's data.
     proxy = personalization.personalize(
