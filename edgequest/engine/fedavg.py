@@ -52,11 +52,14 @@ __all__ = [
     "FleetTraffic",
     "SELECTIONS",
     "AGGREGATIONS",
-    "OVERSELECTION",
+    "OVERSELECT_PERCENT",
     "run_fedavg",
     "client_reliability",
     "expected_aggregated",
     "clip_deltas",
+    "delta_norms",
+    "column_blocks",
+    "class_scores",
     "local_sgd",
     "with_bias",
     "model_parameter_count",
@@ -70,10 +73,12 @@ __all__ = [
 SELECTIONS = ("random", "reliable", "overselect")
 AGGREGATIONS = ("central", "local")
 #: Bonawitz et al. (SysML 2019): the server selects 130% of its target.
-OVERSELECTION = 1.3
+OVERSELECT_PERCENT = 130
 #: Weights and deltas are float32, as a device would send them.
 MODEL_DTYPE = np.float32
 MODEL_BYTES_PER_PARAMETER = 4
+#: Lowest centred logit the softmax keeps (see :func:`local_sgd`).
+LOGIT_FLOOR = np.float32(-60.0)
 
 
 # --------------------------------------------------------------------------
@@ -190,9 +195,28 @@ def with_bias(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def class_scores(weights: np.ndarray, x_t: np.ndarray) -> np.ndarray:
-    """Class-major logits: (classes, features+1) @ (features+1, n) -> (classes, n)."""
-    return weights @ x_t
+#: Columns per block when scoring many samples with one model.
+SCORE_BLOCK = 512
+
+
+def column_blocks(x: np.ndarray) -> np.ndarray:
+    """(n, features+1) rows -> (blocks, features+1, SCORE_BLOCK), zero-padded.
+
+    Scoring through many small products keeps each one below the size at
+    which OpenBLAS splits a product across threads; on a shared 2-core
+    machine that hand-off can stall for milliseconds.
+    """
+    n, width = x.shape
+    blocks = -(-n // SCORE_BLOCK)
+    padded = np.zeros((blocks * SCORE_BLOCK, width), dtype=MODEL_DTYPE)
+    padded[:n] = x
+    return np.ascontiguousarray(padded.reshape(blocks, SCORE_BLOCK, width).transpose(0, 2, 1))
+
+
+def class_scores(weights: np.ndarray, blocks: np.ndarray, n: int) -> np.ndarray:
+    """Class-major logits (classes, n) of one model over :func:`column_blocks` data."""
+    scores = np.matmul(weights, blocks)  # (blocks, classes, SCORE_BLOCK)
+    return scores.transpose(1, 0, 2).reshape(weights.shape[0], -1)[:, :n]
 
 
 def accuracy_of(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -205,7 +229,7 @@ def accuracy_of(scores: np.ndarray, labels: np.ndarray) -> float:
 def cross_entropy_of(scores: np.ndarray, labels: np.ndarray) -> float:
     """Mean softmax cross-entropy (nats) from class-major scores (classes, n)."""
     top = scores.max(axis=0)
-    log_norm = top + np.log(np.exp(scores - top).sum(axis=0))
+    log_norm = top + np.log(np.exp(np.maximum(scores - top, LOGIT_FLOOR)).sum(axis=0))
     picked = np.take_along_axis(scores, labels[None, :], axis=0)[0]
     return float(np.mean(log_norm - picked, dtype=np.float64))
 
@@ -213,7 +237,6 @@ def cross_entropy_of(scores: np.ndarray, labels: np.ndarray) -> float:
 def local_sgd(
     weights: np.ndarray,
     x: np.ndarray,
-    x_t: np.ndarray,
     target_scaled: np.ndarray,
     step_scale: np.ndarray,
     active: np.ndarray,
@@ -224,8 +247,7 @@ def local_sgd(
 
     Args:
         weights: (clients, classes, features+1) float32, one model per client.
-        x: (clients, n, features+1) data with the bias column; x_t is its
-            (clients, features+1, n) transpose (both contiguous).
+        x: (clients, n, features+1) data with the bias column.
         target_scaled: (classes, clients, n) one-hot labels times ``step_scale``.
         step_scale: (clients, n) learning rate / real samples in the minibatch
             that holds each row; 0 on padding rows.
@@ -236,19 +258,34 @@ def local_sgd(
     ``sum_b (softmax(W x_b) - y_b) x_b^T / |B|``; the scale folds the learning
     rate and 1/|B| into the residual so one batched product gives the step.
     """
-    n = x.shape[1]
+    n, n_classes, width = x.shape[1], weights.shape[1], weights.shape[2]
+    # Slice every minibatch once (contiguous copies, reused by every epoch)
+    # and give each step its own scratch buffers: per-step overhead matters
+    # when a step is ~40 microseconds.
+    steps = []
+    for step, n_active in enumerate(np.asarray(active).tolist()):
+        lo, hi = step * batch_size, min(step * batch_size + batch_size, n)
+        steps.append((
+            weights[:n_active],
+            np.ascontiguousarray(x[:n_active, lo:hi].transpose(0, 2, 1)),
+            np.ascontiguousarray(x[:n_active, lo:hi]),
+            np.ascontiguousarray(step_scale[:n_active, lo:hi]),
+            np.ascontiguousarray(target_scaled[:, :n_active, lo:hi]),
+            np.empty((n_classes, n_active, hi - lo), dtype=MODEL_DTYPE),
+            np.empty((n_active, n_classes, width), dtype=MODEL_DTYPE),
+        ))
     for _ in range(epochs):
-        for step, n_active in enumerate(active):
-            lo = step * batch_size
-            hi = min(lo + batch_size, n)
-            w = weights[:n_active]
-            z = np.empty((weights.shape[1], n_active, hi - lo), dtype=MODEL_DTYPE)
-            np.matmul(w, x_t[:n_active, :, lo:hi], out=z.transpose(1, 0, 2))
+        for w, xt_batch, x_batch, scale, target, z, grad in steps:
+            np.matmul(w, xt_batch, out=z.transpose(1, 0, 2))
             z -= z.max(axis=0)
+            # Probabilities below e^-60 are zero for every purpose here; letting
+            # exp go further yields subnormal floats, which x86 handles ~100x slower.
+            np.maximum(z, LOGIT_FLOOR, out=z)
             np.exp(z, out=z)
-            z *= step_scale[:n_active, lo:hi] / z.sum(axis=0)
-            z -= target_scaled[:, :n_active, lo:hi]
-            w -= np.matmul(z.transpose(1, 0, 2), x[:n_active, lo:hi])
+            z *= scale / z.sum(axis=0)
+            z -= target
+            np.matmul(z.transpose(1, 0, 2), x_batch, out=grad)
+            w -= grad
 
 
 # --------------------------------------------------------------------------
@@ -278,8 +315,9 @@ def _select(
     if selection == "random":
         return rng.choice(n_clients, size=clients, replace=False)
     if selection == "overselect":
-        # Bonawitz et al. 2019: select 130% of the target; integer ceil.
-        wanted = min(n_clients, -(-clients * 13 // 10))
+        # Bonawitz et al. 2019: select 130% of the target (integer ceiling:
+        # 20 * 1.3 in floating point is 26.000000000000004).
+        wanted = min(n_clients, -(-clients * OVERSELECT_PERCENT // 100))
         return rng.choice(n_clients, size=wanted, replace=False)
     # 'reliable': power-of-choice selection (Cho, Wang, Joshi, AISTATS 2022)
     # with link reliability as the criterion: draw twice the target at random,
@@ -309,6 +347,12 @@ def expected_aggregated(reliability: np.ndarray, cap: int) -> float:
     return float(pmf @ counts)
 
 
+def delta_norms(deltas: np.ndarray) -> np.ndarray:
+    """L2 norm of each client's delta (leading axis = clients), float64."""
+    flat = deltas.reshape(deltas.shape[0], -1).astype(np.float64)
+    return np.sqrt(np.einsum("ij,ij->i", flat, flat))
+
+
 def clip_deltas(deltas: np.ndarray, clip_norm: float) -> tuple[np.ndarray, np.ndarray]:
     """Scale each client's delta to L2 norm <= clip_norm (McMahan et al., ICLR 2018).
 
@@ -317,8 +361,7 @@ def clip_deltas(deltas: np.ndarray, clip_norm: float) -> tuple[np.ndarray, np.nd
     Returns:
         (clipped deltas, norms before clipping), leading axis = clients.
     """
-    flat = deltas.reshape(deltas.shape[0], -1).astype(np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->i", flat, flat))
+    norms = delta_norms(deltas)
     factor = np.minimum(1.0, clip_norm / np.maximum(norms, 1e-30))
     return (deltas * factor.reshape((-1,) + (1,) * (deltas.ndim - 1))).astype(deltas.dtype), norms
 
@@ -332,7 +375,7 @@ def clip_deltas(deltas: np.ndarray, clip_norm: float) -> tuple[np.ndarray, np.nd
 class _Evaluation:
     """Everything a round's evaluation needs, laid out once per run."""
 
-    x_t: np.ndarray  # (features+1, n_train + n_test + n_rare), float32
+    blocks: np.ndarray  # column_blocks of train, test and rare rows, in that order
     y_train: np.ndarray
     y_test: np.ndarray
     n_train: int
@@ -341,7 +384,7 @@ class _Evaluation:
     rare_class: int | None
 
     def measure(self, weights: np.ndarray) -> tuple[float, float, float]:
-        scores = class_scores(weights, self.x_t)
+        scores = class_scores(weights, self.blocks, self.n_train + self.n_test + self.n_rare)
         a, b = self.n_train, self.n_train + self.n_test
         loss = cross_entropy_of(scores[:, :a], self.y_train)
         accuracy = accuracy_of(scores[:, a:b], self.y_test)
@@ -355,7 +398,7 @@ def _evaluation_set(data: FederatedDataset) -> _Evaluation:
     x_train, x_test, x_rare = data.x_train, data.x_test, data.x_rare_test
     x_all = with_bias(np.concatenate([x_train, x_test, x_rare], axis=0))
     return _Evaluation(
-        x_t=np.ascontiguousarray(x_all.T), y_train=data.y_train, y_test=data.y_test,
+        blocks=column_blocks(x_all), y_train=data.y_train, y_test=data.y_test,
         n_train=x_train.shape[0], n_test=x_test.shape[0], n_rare=x_rare.shape[0],
         rare_class=data.rare_class,
     )
@@ -382,7 +425,6 @@ def _train_participants(
     keys = rng.random((m, width)) + (np.arange(width)[None, :] >= counts[:, None])
     rows = np.argsort(keys, axis=1)
     x = x_aug[participants[:, None], rows]
-    x_t = np.ascontiguousarray(x.transpose(0, 2, 1))
     y = labels[participants[:, None], rows]
 
     position = np.arange(width)
@@ -395,7 +437,7 @@ def _train_participants(
     active = (counts[None, :] > np.arange(n_steps)[:, None] * batch_size).sum(axis=1)
 
     weights = np.repeat(global_weights[None, :, :], m, axis=0)
-    local_sgd(weights, x, x_t, target_scaled.astype(MODEL_DTYPE), step_scale, active, batch_size, local_epochs)
+    local_sgd(weights, x, target_scaled, step_scale, active, batch_size, local_epochs)
     return weights
 
 
@@ -490,6 +532,8 @@ def run_fedavg(
         flops += float(local_epochs * sample_flops * data.n_samples[selected].sum())
 
         participants = selected[kept]
+        # No update arrived: keep the model.  Under DP this adds no noise, which
+        # is safe: whether uploads arrive depends on links, not on anyone's data.
         if participants.shape[0] > 0:
             participants = participants[np.argsort(-data.n_samples[participants], kind="stable")]
             local = _train_participants(
@@ -501,11 +545,11 @@ def run_fedavg(
                 # FedAvg: average weighted by sample count (McMahan et al. 2017, Alg. 1).
                 share = data.n_samples[participants] / data.n_samples[participants].sum()
                 weights = weights + np.tensordot(share.astype(MODEL_DTYPE), deltas, axes=1)
-                delta_norm_max[r] = float(np.sqrt((deltas.reshape(deltas.shape[0], -1).astype(np.float64) ** 2).sum(axis=1)).max())
+                delta_norm_max[r] = float(delta_norms(deltas).max())
             else:
                 deltas, norms = clip_deltas(deltas, clip_norm)
                 clipped_fraction[r] = float(np.mean(norms > clip_norm))
-                delta_norm_max[r] = float(min(norms.max(), clip_norm))
+                delta_norm_max[r] = float(delta_norms(deltas).max())  # measured, not assumed
                 if aggregation == "local" and noise_sd > 0.0:
                     deltas = deltas + rng.normal(0.0, noise_sd, deltas.shape).astype(MODEL_DTYPE)
                 total = deltas.sum(axis=0, dtype=np.float64)

@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 
 from edgequest.engine.federated_data import FederatedDataset
-from edgequest.engine.fedavg import MODEL_DTYPE, with_bias, local_sgd
+from edgequest.engine.fedavg import MODEL_DTYPE, column_blocks, local_sgd, with_bias
 
 __all__ = ["GossipResult", "MODES", "mesh_graph", "random_matching", "run_gossip", "radio_cost"]
 
@@ -265,8 +265,7 @@ def run_gossip(
             rows = (rng.random((n, batch_size)) * data.n_samples[:, None]).astype(np.int64)
             x = x_aug[device, rows]
             target = ((classes == data.y[device, rows][None]) * step_scale[None]).astype(MODEL_DTYPE)
-            local_sgd(weights, x, np.ascontiguousarray(x.transpose(0, 2, 1)), target,
-                      step_scale, all_active, batch_size, 1)
+            local_sgd(weights, x, target, step_scale, all_active, batch_size, 1)
         if mode == "gossip":
             a, b = random_matching(neighbour_lists, rng)
             exchanged += 2 * a.shape[0]
@@ -281,8 +280,11 @@ def run_gossip(
         own_per_round[r] = _per_device_accuracy(weights, holdout_t, data.y_holdout, data.holdout_mask).mean()
 
     own = _per_device_accuracy(weights, holdout_t, data.y_holdout, data.holdout_mask)
-    test_t = np.ascontiguousarray(with_bias(data.x_test).T)
-    global_acc = (np.argmax(np.matmul(weights, test_t), axis=1) == data.y_test[None, :]).mean(axis=1)
+    # Each device's model over the global test set, block by block (see column_blocks).
+    test_blocks = column_blocks(with_bias(data.x_test))
+    scores = np.matmul(weights[:, None], test_blocks[None])  # (devices, blocks, classes, block)
+    predicted = np.argmax(scores, axis=2).reshape(n, -1)[:, : data.y_test.shape[0]]
+    global_acc = (predicted == data.y_test[None, :]).mean(axis=1)
 
     exchange_share = exchanged / (n * rounds) if mode == "gossip" else 0.0
     bytes_per_exchange = model_bytes * compression if mode == "gossip" else 0.0

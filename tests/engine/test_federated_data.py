@@ -70,13 +70,11 @@ def test_same_seed_same_data_other_seed_other_data(make) -> None:
 def test_synthetic_iid_shares_one_labelling_model_and_feature_law() -> None:
     """FedProx Synthetic-IID: same W, b and x ~ N(0, Sigma) on every client."""
     iid = synthetic_fleet(iid=True, n_clients=60, rng=np.random.default_rng(1))
-    # One global linear model labels every sample: a least-squares one-vs-rest
-    # fit of the pooled data must be near perfect, which per-client models
-    # (alpha = 2) rule out.
+    # One global linear model labels every sample, so one softmax regression
+    # fitted to the pooled data recovers it far better than it can fit data
+    # labelled by a different model on each client (alpha = 2).
     def pooled_linear_fit_accuracy(data: FederatedDataset) -> float:
         x = np.c_[data.x_train, np.ones(len(data.y_train))].astype(np.float64)
-        best = np.zeros(len(data.y_train), dtype=int)
-        # Recover a linear argmax labeller by multinomial logistic regression.
         w = np.zeros((x.shape[1], data.n_classes))
         onehot = np.eye(data.n_classes)[data.y_train]
         for _ in range(3000):
