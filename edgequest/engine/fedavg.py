@@ -28,13 +28,20 @@ DP hooks (DP-FedAvg, McMahan, Ramage, Talwar, Zhang, "Learning Differentially
 Private Recurrent Language Models", ICLR 2018): with ``clip_norm`` set, each
 client's model delta is clipped to L2 norm ``clip_norm``, updates are weighted
 equally, and the server divides the sum by the *expected* number of aggregated
-updates rather than the number that arrived (the fixed-denominator estimator:
-the denominator does not depend on who took part, so one client changes the
-sum by at most ``clip_norm``).  Gaussian noise of standard deviation
-``noise_multiplier * clip_norm`` per coordinate is added once to the sum at the
-server (``aggregation='central'``) or by every client to its own clipped delta
-before upload (``aggregation='local'``).  Calibrating ``noise_multiplier`` to an
-(epsilon, delta) target is the privacy accountant's job, not this module's.
+updates rather than the number that arrived (the fixed-denominator estimator).
+The denominator is fixed before any upload arrives -- it depends on which
+clients were asked and on their link reliabilities (:func:`expected_aggregated`),
+never on their data -- so one client moves the sum by at most ``clip_norm``.
+Gaussian noise of standard deviation ``noise_multiplier * clip_norm`` per
+coordinate is added once to the sum at the server (``aggregation='central'``)
+or by every client to its own clipped delta before upload
+(``aggregation='local'``).  Calibrating ``noise_multiplier`` to an (epsilon,
+delta) target is the privacy accountant's job, not this module's; for it, with
+'random' selection a client is asked with probability ``clients / n_clients``
+each round (uniform sampling without replacement, not Poisson sampling).
+
+Learning rates: ``city_fleet``'s quiet features need lr ~0.5-1;
+FedProx's Synthetic data train well at lr ~0.05 (batch 10).
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from typing import Literal
 
 import numpy as np
 
-from edgequest.engine.federated_data import FederatedDataset
+from edgequest.engine.federated_data import FederatedDataset, check_generator, check_int, check_number
 
 __all__ = [
     "FedAvgResult",
@@ -105,8 +112,8 @@ class FedAvgResult:
         client_epochs: total local epochs run on devices, failed ones included.
         flops: total training FLOPs on devices, failed ones included (see
             :func:`flops_per_sample`).
-        simulated_flops: training FLOPs this simulation executed: only
-            updates that reach the server are simulated, since the others
+        simulated_flops: training FLOPs this simulation executed: only the
+            updates that get aggregated are simulated, since the others
             cannot change the model.
         final_accuracy / final_rare_recall: the last round's values.
         model_parameters / model_bytes: size of the simulated model (float32).
@@ -141,25 +148,6 @@ class FedAvgResult:
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        accepted = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {accepted}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name: str, value: object, low: float, high: float = np.inf, *, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not np.isfinite(v) or v < low or (low_open and v == low) or v > high:
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}], got {value!r}")
-    return v
 
 
 def _check_choice(name: str, value: object, accepted: tuple[str, ...]) -> str:
@@ -301,8 +289,8 @@ def client_reliability(reliability: float, link_quality: np.ndarray, spread: flo
     value and every r_k stays in [0, 1] (the project's own assumption; links
     differ, the player sets the average).
     """
-    reliability = _check_float("reliability", reliability, 0.0, 1.0)
-    spread = _check_float("reliability_spread", spread, 0.0, 1.0)
+    reliability = check_number("reliability", reliability, 0.0, 1.0)
+    spread = check_number("reliability_spread", spread, 0.0, 1.0)
     half_width = spread * min(reliability, 1.0 - reliability)
     return np.clip(reliability + half_width * np.asarray(link_quality, dtype=np.float64), 0.0, 1.0)
 
@@ -486,23 +474,22 @@ def run_fedavg(
     """
     if not isinstance(data, FederatedDataset):
         raise ValueError(f"data must be a FederatedDataset, got {type(data).__name__}")
-    rounds = _check_int("rounds", rounds, 1, 100_000)
-    clients = _check_int("clients", clients, 1, data.n_clients)
-    local_epochs = _check_int("local_epochs", local_epochs, 1, 1_000)
+    rounds = check_int("rounds", rounds, 1, 100_000)
+    clients = check_int("clients", clients, 1, data.n_clients)
+    local_epochs = check_int("local_epochs", local_epochs, 1, 1_000)
     selection = _check_choice("selection", selection, SELECTIONS)
     aggregation = _check_choice("aggregation", aggregation, AGGREGATIONS)
-    lr = _check_float("lr", lr, 0.0, 100.0, low_open=True)
-    batch_size = _check_int("batch_size", batch_size, 1, 1_000_000)
+    lr = check_number("lr", lr, 0.0, 100.0, low_open=True)
+    batch_size = check_int("batch_size", batch_size, 1, 1_000_000)
     if clip_norm is not None:
-        clip_norm = _check_float("clip_norm", clip_norm, 0.0, 1e6, low_open=True)
-    noise_multiplier = _check_float("noise_multiplier", noise_multiplier, 0.0, 1e6)
+        clip_norm = check_number("clip_norm", clip_norm, 0.0, 1e6, low_open=True)
+    noise_multiplier = check_number("noise_multiplier", noise_multiplier, 0.0, 1e6)
     if noise_multiplier > 0.0 and clip_norm is None:
         raise ValueError(
             f"noise_multiplier={noise_multiplier!r} needs clip_norm: the noise std is "
             "noise_multiplier * clip_norm; pass clip_norm > 0 or noise_multiplier = 0")
     per_client_reliability = client_reliability(reliability, data.link_quality, reliability_spread)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_generator(rng)
 
     n_classes, n_features = data.n_classes, data.n_features
     x_aug = with_bias(data.x)
@@ -590,7 +577,7 @@ def _accuracy_curve(accuracy: object) -> np.ndarray:
 def rounds_to_target(accuracy: object, target: float) -> int | None:
     """First round (1-based) whose accuracy reaches ``target``; None if none does."""
     curve = _accuracy_curve(accuracy)
-    target = _check_float("target", target, 0.0, 1.0)
+    target = check_number("target", target, 0.0, 1.0)
     hits = np.flatnonzero(curve >= target)
     return int(hits[0]) + 1 if hits.size else None
 
@@ -638,10 +625,10 @@ def round_returns(
     dips stay below that, on strongly non-IID runs they reach 5-40 points.
     """
     curve = _accuracy_curve(accuracy)
-    tolerance = _check_float("tolerance", tolerance, 0.0, 1.0)
-    min_late_gain = _check_float("min_late_gain", min_late_gain, 0.0, 1.0)
+    tolerance = check_number("tolerance", tolerance, 0.0, 1.0)
+    min_late_gain = check_number("min_late_gain", min_late_gain, 0.0, 1.0)
     if target is not None:
-        target = _check_float("target", target, 0.0, 1.0)
+        target = check_number("target", target, 0.0, 1.0)
     shortfall = np.maximum.accumulate(curve) - curve
     half = max(1, curve.size // 2)
     late_gain = float(curve[half:].max() - curve[:half].max()) if curve.size > 1 else 0.0
@@ -754,12 +741,12 @@ def communication_gb(
         energy_mj_per_mb: radio energy per MB moved; 5G ~100 mJ/MB (book).
             Radio only: training energy is not included.
     """
-    payload_bytes = _check_float("payload_bytes", payload_bytes, 0.0, 1e15)
-    download = payload_bytes if download_bytes is None else _check_float("download_bytes", download_bytes, 0.0, 1e15)
-    rounds = _check_int("rounds", rounds, 1, 10_000_000)
-    fleet_size = _check_int("fleet_size", fleet_size, 1, 10**12)
-    cohort_size = _check_int("cohort_size", cohort_size, 1, 10**9)
-    energy_mj_per_mb = _check_float("energy_mj_per_mb", energy_mj_per_mb, 0.0, 1e9)
+    payload_bytes = check_number("payload_bytes", payload_bytes, 0.0, 1e15)
+    download = payload_bytes if download_bytes is None else check_number("download_bytes", download_bytes, 0.0, 1e15)
+    rounds = check_int("rounds", rounds, 1, 10_000_000)
+    fleet_size = check_int("fleet_size", fleet_size, 1, 10**12)
+    cohort_size = check_int("cohort_size", cohort_size, 1, 10**9)
+    energy_mj_per_mb = check_number("energy_mj_per_mb", energy_mj_per_mb, 0.0, 1e9)
     participants = _per_round_counts("participants_per_round", participants_per_round, rounds)
     if np.any(participants > cohort_size):
         raise ValueError(f"participants_per_round must not exceed cohort_size ({cohort_size})")

@@ -37,6 +37,9 @@ __all__ = [
     "synthetic_fleet",
     "city_fleet",
     "client_sample_counts",
+    "check_int",
+    "check_number",
+    "check_generator",
 ]
 
 
@@ -125,11 +128,12 @@ class FederatedDataset:
 
 
 # --------------------------------------------------------------------------
-# validation helpers
+# argument checks, shared by the fleet engine (fedavg, gossip)
 # --------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as an int in [low, high]; ValueError naming ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < low or (high is not None and value > high):
@@ -138,10 +142,12 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
     return int(value)
 
 
-def _check_float(
+def check_number(
     name: str, value: object, low: float, high: float = np.inf, *,
     low_open: bool = False, allow_inf: bool = False,
 ) -> float:
+    """``value`` as a float in [low, high] ((low, high] if low_open); NaN and
+    infinities (unless allow_inf) are refused; ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)
@@ -153,7 +159,8 @@ def _check_float(
     return v
 
 
-def _check_rng(rng: object) -> np.random.Generator:
+def check_generator(rng: object) -> np.random.Generator:
+    """The caller's numpy Generator, the engine's only source of randomness."""
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng
@@ -199,14 +206,14 @@ def _validate_sizes(
     n_clients: int, n_features: int, n_classes: int, median_samples: int,
     min_samples: int, max_samples: int, sample_spread: float, holdout_fraction: float,
 ) -> tuple[int, int, int, int, int, int, float, float]:
-    n_clients = _check_int("n_clients", n_clients, 2, 10_000)
-    n_features = _check_int("n_features", n_features, 2, 1_000)
-    n_classes = _check_int("n_classes", n_classes, 2, 100)
-    min_samples = _check_int("min_samples", min_samples, 1, 10_000)
-    max_samples = _check_int("max_samples", max_samples, min_samples, 10_000)
-    median_samples = _check_int("median_samples", median_samples, min_samples, max_samples)
-    sample_spread = _check_float("sample_spread", sample_spread, 0.0, 5.0)
-    holdout_fraction = _check_float("holdout_fraction", holdout_fraction, 0.0, 4.0, low_open=True)
+    n_clients = check_int("n_clients", n_clients, 2, 10_000)
+    n_features = check_int("n_features", n_features, 2, 1_000)
+    n_classes = check_int("n_classes", n_classes, 2, 100)
+    min_samples = check_int("min_samples", min_samples, 1, 10_000)
+    max_samples = check_int("max_samples", max_samples, min_samples, 10_000)
+    median_samples = check_int("median_samples", median_samples, min_samples, max_samples)
+    sample_spread = check_number("sample_spread", sample_spread, 0.0, 5.0)
+    holdout_fraction = check_number("holdout_fraction", holdout_fraction, 0.0, 4.0, low_open=True)
     return (n_clients, n_features, n_classes, median_samples, min_samples,
             max_samples, sample_spread, holdout_fraction)
 
@@ -252,11 +259,11 @@ def synthetic_fleet(
      sample_spread, holdout_fraction) = _validate_sizes(
         n_clients, n_features, n_classes, median_samples, min_samples,
         max_samples, sample_spread, holdout_fraction)
-    alpha = _check_float("alpha", alpha, 0.0, 100.0)
-    beta = _check_float("beta", beta, 0.0, 100.0)
+    alpha = check_number("alpha", alpha, 0.0, 100.0)
+    beta = check_number("beta", beta, 0.0, 100.0)
     if not isinstance(iid, bool):
         raise ValueError(f"iid must be a bool, got {iid!r}")
-    rng = _check_rng(rng)
+    rng = check_generator(rng)
 
     n_samples = client_sample_counts(
         n_clients, median=median_samples, min_samples=min_samples,
@@ -399,17 +406,17 @@ def city_fleet(
      sample_spread, holdout_fraction) = _validate_sizes(
         n_clients, n_features, n_classes, median_samples, min_samples,
         max_samples, sample_spread, holdout_fraction)
-    alpha = _check_float("alpha", alpha, 0.0, np.inf, low_open=True, allow_inf=True)
-    city_alpha = _check_float("city_alpha", city_alpha, 0.0, np.inf, low_open=True, allow_inf=True)
-    n_cities = _check_int("n_cities", n_cities, 1, n_clients)
-    city_shift = _check_float("city_shift", city_shift, 0.0, 100.0)
-    class_separation = _check_float("class_separation", class_separation, 0.0, 100.0, low_open=True)
-    feature_decay = _check_float("feature_decay", feature_decay, 0.0, 3.0)
-    rare_prior = _check_float("rare_prior", rare_prior, 0.0, 0.5)
-    dust_cities = _check_int("dust_cities", dust_cities, 1, n_cities)
-    rare_in_dust_cities = _check_float("rare_in_dust_cities", rare_in_dust_cities, 0.0, 1.0)
-    rare_test_samples = _check_int("rare_test_samples", rare_test_samples, 0, 100_000)
-    rng = _check_rng(rng)
+    alpha = check_number("alpha", alpha, 0.0, np.inf, low_open=True, allow_inf=True)
+    city_alpha = check_number("city_alpha", city_alpha, 0.0, np.inf, low_open=True, allow_inf=True)
+    n_cities = check_int("n_cities", n_cities, 1, n_clients)
+    city_shift = check_number("city_shift", city_shift, 0.0, 100.0)
+    class_separation = check_number("class_separation", class_separation, 0.0, 100.0, low_open=True)
+    feature_decay = check_number("feature_decay", feature_decay, 0.0, 3.0)
+    rare_prior = check_number("rare_prior", rare_prior, 0.0, 0.5)
+    dust_cities = check_int("dust_cities", dust_cities, 1, n_cities)
+    rare_in_dust_cities = check_number("rare_in_dust_cities", rare_in_dust_cities, 0.0, 1.0)
+    rare_test_samples = check_int("rare_test_samples", rare_test_samples, 0, 100_000)
+    rng = check_generator(rng)
 
     # The task itself is drawn first, so datasets that differ only in their
     # heterogeneity settings share class means and city shifts for one seed.

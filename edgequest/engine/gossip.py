@@ -37,7 +37,7 @@ from typing import Literal
 
 import numpy as np
 
-from edgequest.engine.federated_data import FederatedDataset
+from edgequest.engine.federated_data import FederatedDataset, check_generator, check_int, check_number
 from edgequest.engine.fedavg import MODEL_DTYPE, column_blocks, local_sgd, with_bias
 
 __all__ = ["GossipResult", "MODES", "mesh_graph", "random_matching", "run_gossip", "radio_cost"]
@@ -93,29 +93,6 @@ class GossipResult:
 
 
 # --------------------------------------------------------------------------
-# validation
-# --------------------------------------------------------------------------
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
-    return int(value)
-
-
-def _check_float(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not np.isfinite(v) or v < low or (low_open and v == low) or v > high:
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}], got {value!r}")
-    return v
-
-
-# --------------------------------------------------------------------------
 # mesh and matching
 # --------------------------------------------------------------------------
 
@@ -126,8 +103,8 @@ def mesh_graph(n_devices: int, neighbours: int, rng: np.random.Generator) -> np.
     Devices are placed uniformly in the unit square; each links to its
     ``neighbours`` nearest, and links are made two-way.
     """
-    n_devices = _check_int("n_devices", n_devices, 2, 100_000)
-    neighbours = _check_int("neighbours", neighbours, 1, n_devices - 1)
+    n_devices = check_int("n_devices", n_devices, 2, 100_000)
+    neighbours = check_int("neighbours", neighbours, 1, n_devices - 1)
     position = rng.random((n_devices, 2))
     gap = position[:, None, :] - position[None, :, :]
     distance = np.einsum("ijk,ijk->ij", gap, gap)
@@ -233,19 +210,18 @@ def run_gossip(
         raise ValueError(f"data must be a FederatedDataset, got {type(data).__name__}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    rounds = _check_int("rounds", rounds, 1, 100_000)
-    local_steps = _check_int("local_steps", local_steps, 0, 10_000)
-    lr = _check_float("lr", lr, 0.0, 100.0, low_open=True)
-    model_bytes = _check_float("model_bytes", model_bytes, 0.0, 1e12, low_open=True)
-    ble_mbps = _check_float("ble_mbps", ble_mbps, 0.0, 1e4, low_open=True)
-    nj_per_bit = _check_float("nj_per_bit", nj_per_bit, 0.0, 1e9)
-    sync_interval_s = _check_float("sync_interval_s", sync_interval_s, 0.0, 1e9, low_open=True)
-    batch_size = _check_int("batch_size", batch_size, 1, 100_000)
-    neighbours = _check_int("neighbours", neighbours, 1, data.n_clients - 1)
-    compression = _check_float("compression", compression, 0.0, 1.0, low_open=True)
-    radio_budget_mw = _check_float("radio_budget_mw", radio_budget_mw, 0.0, 1e9, low_open=True)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rounds = check_int("rounds", rounds, 1, 100_000)
+    local_steps = check_int("local_steps", local_steps, 0, 10_000)
+    lr = check_number("lr", lr, 0.0, 100.0, low_open=True)
+    model_bytes = check_number("model_bytes", model_bytes, 0.0, 1e12, low_open=True)
+    ble_mbps = check_number("ble_mbps", ble_mbps, 0.0, 1e4, low_open=True)
+    nj_per_bit = check_number("nj_per_bit", nj_per_bit, 0.0, 1e9)
+    sync_interval_s = check_number("sync_interval_s", sync_interval_s, 0.0, 1e9, low_open=True)
+    batch_size = check_int("batch_size", batch_size, 1, 100_000)
+    neighbours = check_int("neighbours", neighbours, 1, data.n_clients - 1)
+    compression = check_number("compression", compression, 0.0, 1.0, low_open=True)
+    radio_budget_mw = check_number("radio_budget_mw", radio_budget_mw, 0.0, 1e9, low_open=True)
+    check_generator(rng)
 
     n, k, d1 = data.n_clients, data.n_classes, data.n_features + 1
     adjacency = mesh_graph(n, neighbours, rng)
