@@ -326,6 +326,11 @@ def _rare_class_share(
         return np.full(n_cities, rare_prior)
     high = rare_prior * rare_in_dust_cities / dusty_share
     low = rare_prior * (1.0 - rare_in_dust_cities) / (1.0 - dusty_share)
+    if max(high, low) > 0.5:
+        raise ValueError(
+            f"rare_prior={rare_prior!r} with rare_in_dust_cities={rare_in_dust_cities!r} puts "
+            f"{max(high, low):.2f} of some city's data in the rare class; accepted: at most 0.5 "
+            "(lower rare_prior or rare_in_dust_cities, or raise dust_cities)")
     return np.where(dusty, high, low)
 
 
@@ -384,9 +389,10 @@ def city_fleet(
     every client copies its city's mix (every city the uniform mix).  City
     mixes are drawn before, and independently of, ``alpha``, so for one seed
     datasets that differ only in ``alpha`` share their cities and the fleet's
-    expected label mix; only who holds which labels changes.  Each city also shifts its features by
-    ``s_city ~ N(0, (city_shift * sd)^2)``, i.e. ``city_shift`` noise standard
-    deviations per feature: sensors, weather and roads differ between cities.
+    expected label mix; only who holds which labels changes.  Each city also
+    shifts its features by ``s_city ~ N(0, (city_shift * sd)^2)``, i.e.
+    ``city_shift`` noise standard deviations per feature: sensors, weather and
+    roads differ between cities.
 
     The rare class (``rare_prior > 0``; index ``n_classes - 1``, the "dust
     storm") has a fleet-wide prior of ``rare_prior``, and a share

@@ -253,9 +253,9 @@ def run_gossip(
             else:
                 weights[a] = mean
                 weights[b] = mean
-        own_per_round[r] = _per_device_accuracy(weights, holdout_t, data.y_holdout, data.holdout_mask).mean()
+        own = _per_device_accuracy(weights, holdout_t, data.y_holdout, data.holdout_mask)
+        own_per_round[r] = own.mean()
 
-    own = _per_device_accuracy(weights, holdout_t, data.y_holdout, data.holdout_mask)
     # Each device's model over the global test set, block by block (see column_blocks).
     test_blocks = column_blocks(with_bias(data.x_test))
     scores = np.matmul(weights[:, None], test_blocks[None])  # (devices, blocks, classes, block)

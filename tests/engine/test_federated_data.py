@@ -209,6 +209,7 @@ def test_synthetic_rejects_bad_arguments(kwargs, word) -> None:
     (dict(dust_cities=9), "dust_cities"),
     (dict(rare_prior=0.9), "rare_prior"),
     (dict(city_shift=-1.0), "city_shift"),
+    (dict(rare_prior=0.3, n_cities=5, dust_cities=1), "rare_prior"),
 ])
 def test_city_fleet_rejects_bad_arguments(kwargs, word) -> None:
     with pytest.raises(ValueError, match=word):
