@@ -109,9 +109,11 @@ class FedAvgResult:
         clipped_fraction: share of aggregated deltas the clip shortened (0 without DP).
         delta_norm_max: largest L2 norm of an aggregated delta after clipping,
             before any noise.
-        client_epochs: total local epochs run on devices, failed ones included.
-        flops: total training FLOPs on devices, failed ones included (see
-            :func:`flops_per_sample`).
+        flops_per_round: training FLOPs on devices in each round, failed
+            clients included (see :func:`flops_per_sample`).
+        client_epochs: total local epochs run on devices, failed ones included
+            (per round: ``uploads_attempted * local_epochs``).
+        flops: total of ``flops_per_round``.
         simulated_flops: training FLOPs this simulation executed: only the
             updates that get aggregated are simulated, since the others
             cannot change the model.
@@ -127,6 +129,7 @@ class FedAvgResult:
     updates_aggregated: np.ndarray
     clipped_fraction: np.ndarray
     delta_norm_max: np.ndarray
+    flops_per_round: np.ndarray
     client_epochs: int
     flops: float
     simulated_flops: float
@@ -506,8 +509,8 @@ def run_fedavg(
     aggregated = np.empty(rounds, dtype=np.int64)
     clipped_fraction = np.zeros(rounds)
     delta_norm_max = np.zeros(rounds)
+    flops_per_round = np.empty(rounds)
     client_epochs = 0
-    flops = 0.0
     simulated_flops = 0.0
 
     for r in range(rounds):
@@ -516,7 +519,7 @@ def run_fedavg(
         kept = arrived & (np.cumsum(arrived) <= clients) if selection == "overselect" else arrived
         attempted[r], succeeded[r], aggregated[r] = selected.shape[0], arrived.sum(), kept.sum()
         client_epochs += selected.shape[0] * local_epochs
-        flops += float(local_epochs * sample_flops * data.n_samples[selected].sum())
+        flops_per_round[r] = float(local_epochs * sample_flops * data.n_samples[selected].sum())
 
         participants = selected[kept]
         # No update arrived: keep the model.  Under DP this adds no noise, which
@@ -553,7 +556,8 @@ def run_fedavg(
         accuracy=accuracy, loss=loss, rare_recall=rare_recall if has_rare else None,
         uploads_attempted=attempted, uploads_succeeded=succeeded, updates_aggregated=aggregated,
         clipped_fraction=clipped_fraction, delta_norm_max=delta_norm_max,
-        client_epochs=client_epochs, flops=flops, simulated_flops=simulated_flops,
+        flops_per_round=flops_per_round, client_epochs=client_epochs,
+        flops=float(flops_per_round.sum()), simulated_flops=simulated_flops,
         final_accuracy=float(accuracy[-1]),
         final_rare_recall=float(rare_recall[-1]) if has_rare else None,
         model_parameters=n_params, model_bytes=n_params * MODEL_BYTES_PER_PARAMETER,

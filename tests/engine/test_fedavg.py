@@ -78,7 +78,7 @@ def test_same_seed_same_controls_identical_curves_bit_for_bit() -> None:
                     aggregation="central", local_epochs=3)
     a, b = _run(data, 3, **controls), _run(data, 3, **controls)
     for name in ("accuracy", "loss", "rare_recall", "uploads_attempted", "uploads_succeeded",
-                 "updates_aggregated", "delta_norm_max", "clipped_fraction"):
+                 "updates_aggregated", "delta_norm_max", "clipped_fraction", "flops_per_round"):
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
     assert (a.flops, a.client_epochs) == (b.flops, b.client_epochs)
     c = _run(data, 4, **controls)
@@ -92,6 +92,7 @@ def test_counters_add_up() -> None:
     assert result.client_epochs == 7 * data.n_clients * 3
     per_sample = flops_per_sample(data.n_features, data.n_classes)
     assert result.flops == pytest.approx(7 * 3 * data.n_samples.sum() * per_sample)
+    assert np.allclose(result.flops_per_round, 3 * data.n_samples.sum() * per_sample)
     assert result.simulated_flops == pytest.approx(result.flops)
     assert np.all(result.uploads_attempted == data.n_clients)
     assert np.all(result.uploads_succeeded == data.n_clients)
