@@ -125,6 +125,7 @@ def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.
         "radio_mw": round(result.radio_power_mw, 5),
         "power_budget_mw": float(part.param("power_budget_mw")),
         "within_power": bool(result.radio_power_mw <= float(part.param("power_budget_mw"))),
+        "learning_hours": round(int(controls["rounds"]) * float(controls["sync_interval_s"]) / 3600, 3),
         "gb_transferred": round(sent_gb, 6),
         "curve": [
             {"round": i + 1, "gb": round(sent_gb * (i + 1) / len(result.own_accuracy_per_round), 6),
@@ -236,7 +237,7 @@ MODEL = register(Model(
             (Requirement("mode", choices=("gossip", "local")), Requirement("local_steps", low=1, high=50),
              Requirement("sync_interval_s", low=1), Requirement("compression", low=0.01, high=1)),
             frozenset({"own_accuracy", "accuracy_spread", "airtime_s_per_sync", "radio_mw", "power_budget_mw",
-                       "within_power"}),
+                       "within_power", "learning_hours"}),
         ),
     },
     peek=peek,
