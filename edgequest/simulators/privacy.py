@@ -93,10 +93,12 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
 
 
 def truth_noise_raises_compute(part: Part, rng: np.random.Generator) -> str:
-    """Compare the client-epochs to reach the target without noise and with central noise.
+    """Compare the client-epochs needed to converge without noise and with central noise.
 
     Both runs use the Lock's settings and the same generator state, so only the noise
-    differs. A noisy run that never reaches the target needs more compute than any budget.
+    differs. "Converged" means reaching the part's accuracy target, or 97% of the best
+    accuracy the noiseless run reaches when the target is beyond it; a noisy run that
+    never gets there needs more compute than any budget.
     """
     controls = {
         "rounds": int(part.param("lock_rounds")), "clients": int(part.param("lock_clients")),
@@ -107,18 +109,17 @@ def truth_noise_raises_compute(part: Part, rng: np.random.Generator) -> str:
     quiet = _run(part, controls, rng, 0.0)
     rng.bit_generator.state = state
     noisy = _run(part, controls, rng, accounting(part, controls)[2])
-    target = float(part.param("target_accuracy"))
-    quiet_rounds = fedavg.rounds_to_target(quiet.accuracy, target)
-    noisy_rounds = fedavg.rounds_to_target(noisy.accuracy, target)
-    if noisy_rounds is None and quiet_rounds is None:
-        return "no change"
-    if noisy_rounds is None or (quiet_rounds is not None and noisy_rounds > quiet_rounds):
+    level = min(float(part.param("target_accuracy")), 0.97 * float(np.max(quiet.accuracy)))
+    quiet_rounds = fedavg.rounds_to_target(quiet.accuracy, level)
+    noisy_rounds = fedavg.rounds_to_target(noisy.accuracy, level)
+    assert quiet_rounds is not None  # the level is below the noiseless run's best
+    if noisy_rounds is None or noisy_rounds > quiet_rounds:
         return "increase"
-    return "decrease" if noisy_rounds < quiet_rounds else "no change"  # type: ignore[operator]
+    return "decrease" if noisy_rounds < quiet_rounds else "no change"
 
 
 def lock_context(part: Part) -> dict[str, Any]:
-    return {"epsilon": part.param("lock_epsilon"), "target": part.param("target_accuracy")}
+    return {"epsilon": part.param("lock_epsilon")}
 
 
 # ----------------------------------------------------------------------------- Math Peek
