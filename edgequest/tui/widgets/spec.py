@@ -17,7 +17,9 @@ def threshold_text(check: SpecCheck) -> str:
 
 def spec_lines(part: Part, checks: Sequence | None) -> Text:
     """Two lines per check: the verdict and label, then the value against the threshold."""
-    text = Text()
+    # One check = two unwrapped lines (long labels end in "…"), so a narrow column still
+    # shows every check with its value.
+    text = Text(no_wrap=True, overflow="ellipsis")
     for i, check in enumerate(part.spec):
         result = checks[i] if checks is not None and i < len(checks) else None
         passed = None if result is None else result.passed
