@@ -440,7 +440,10 @@ def instruments_for(part: Part, metrics: Metrics | None) -> list[Instrument]:
     if metrics is None:
         wanted = EXPECTED.get(part.model, ())
         return [i for i in INSTRUMENTS if i.id in wanted]
-    return [i for i in INSTRUMENTS if i.applies(metrics)]
+    wanted = EXPECTED.get(part.model, ())
+    found = [i for i in INSTRUMENTS if i.applies(metrics)]
+    # the part's own instrument first (a privacy run also has a GB curve, but is not a fleet part)
+    return sorted(found, key=lambda i: (i.id not in wanted, wanted.index(i.id) if i.id in wanted else 0))
 
 
 def build_chart(instrument: Instrument, part: Part, runs: Sequence[RunView], width: int, height: int,

@@ -33,7 +33,7 @@ def spec_lines(part: Part, checks: Sequence | None) -> Text:
 
 
 class SpecPanel(Static):
-    DEFAULT_CSS = "SpecPanel { height: auto; }"
+    DEFAULT_CSS = "SpecPanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }"
 
     def __init__(self, part: Part, *, id: str | None = None):
         super().__init__(id=id)
