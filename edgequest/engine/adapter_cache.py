@@ -41,6 +41,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from edgequest.engine.architectures import LLAMA3_70B
+
 # --------------------------------------------------------------------------- hardware
 
 GB = 1e9  # controls in GB are decimal gigabytes
@@ -52,22 +54,14 @@ NVME_BANDWIDTH_BYTES_PER_S = 7.45e9  # PCIe 4 NVMe SSD, sequential read
 
 # --------------------------------------------------------------------------- Llama-3-70B
 
-LLAMA3_70B_LAYERS = 80
-LLAMA3_70B_HIDDEN = 8192
-LLAMA3_70B_KV_WIDTH = 1024  # 8 KV heads x 128 (grouped-query attention)
-LLAMA3_70B_MLP = 28672
-LLAMA3_70B_VOCAB = 128256
+LLAMA3_70B_LAYERS = LLAMA3_70B.layers
+LLAMA3_70B_HIDDEN = LLAMA3_70B.hidden
+LLAMA3_70B_KV_WIDTH = LLAMA3_70B.kv_width  # 8 KV heads x 128 (grouped-query attention)
+LLAMA3_70B_MLP = LLAMA3_70B.ffn
+LLAMA3_70B_VOCAB = LLAMA3_70B.vocab
 
 # (d_in, d_out) of each linear map in one decoder layer.
-ROLE_SHAPES: Mapping[str, tuple[int, int]] = MappingProxyType({
-    "q": (LLAMA3_70B_HIDDEN, LLAMA3_70B_HIDDEN),
-    "k": (LLAMA3_70B_HIDDEN, LLAMA3_70B_KV_WIDTH),
-    "v": (LLAMA3_70B_HIDDEN, LLAMA3_70B_KV_WIDTH),
-    "o": (LLAMA3_70B_HIDDEN, LLAMA3_70B_HIDDEN),
-    "gate": (LLAMA3_70B_HIDDEN, LLAMA3_70B_MLP),
-    "up": (LLAMA3_70B_HIDDEN, LLAMA3_70B_MLP),
-    "down": (LLAMA3_70B_MLP, LLAMA3_70B_HIDDEN),
-})
+ROLE_SHAPES: Mapping[str, tuple[int, int]] = MappingProxyType(LLAMA3_70B.role_shapes())
 ROLES: tuple[str, ...] = tuple(ROLE_SHAPES)
 
 # Bytes per parameter.
