@@ -258,6 +258,7 @@ class _BusyBench:
         from edgequest.tui.app import EdgeQuestApp
         from tests.test_tui_fakes import FAKE_MODELS, fake_campaign
 
+        self._saved_models = dict(registry.MODELS)  # put back in close(): other cases load the real ones
         for name, model in FAKE_MODELS.items():
             registry.MODELS[name] = model
         registry.MODELS["frontier"] = self._busy_model(FAKE_MODELS["frontier"])
@@ -316,8 +317,12 @@ class _BusyBench:
         return elapsed
 
     def close(self) -> None:
+        from edgequest.simulators import registry
+
         self.stop.set()
         self.done.wait(30)
+        registry.MODELS.clear()
+        registry.MODELS.update(self._saved_models)
         self._tmp.cleanup()
 
 
