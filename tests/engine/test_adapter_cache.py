@@ -347,9 +347,26 @@ def test_bad_traces_are_refused():
 @pytest.mark.parametrize("capacity", [1, 10, 617, 5000, 60000, 400000])
 def test_sorted_che_solver_matches_the_full_solve(s, capacity):
     """The Taylor-tail solve used for Zipf catalogues agrees with the exact sum over items."""
-    from edgequest.engine.adapter_cache import _lru_hit_rate_sorted, _zipf_table, lru_hit_rate
+    from edgequest.engine.adapter_cache import _lru_hit_rate_sorted, _zipf_table, lru_hit_rate, zipf_popularity
 
     table = _zipf_table(1_000_000, s)
     assert _lru_hit_rate_sorted(table, float(capacity)) == pytest.approx(
-        lru_hit_rate(table.p, float(capacity)), abs=1e-6
+        lru_hit_rate(zipf_popularity(1_000_000, s), float(capacity)), abs=1e-6
     )
+
+
+@pytest.mark.parametrize("s", [0.0, 0.8, 1.2, 2.0])
+@pytest.mark.parametrize("n", [500, 1024, 1025, 70_001])
+def test_catalogue_sums_match_the_full_arrays(s, n):
+    """Euler-Maclaurin sums over ranks agree with summing every item."""
+    from edgequest.engine.adapter_cache import _zipf_table, zipf_popularity
+
+    p = zipf_popularity(n, s)
+    table = _zipf_table(n, s)
+    np.testing.assert_allclose(table.rates(0, n), p, rtol=1e-12)
+    for count in (0, 1, 700, 1024, 1500, n - 1, n):
+        assert table.top_share(count) == pytest.approx(float(p[: max(count, 0)].sum()), abs=1e-12)
+    for t in (0.5, 50.0, 5e3, 5e6):
+        occupancy, miss = table.occupancy_and_miss(t)
+        assert occupancy == pytest.approx(float(np.sum(-np.expm1(-p * t))), rel=1e-10)
+        assert miss == pytest.approx(float(p @ np.exp(-p * t)), rel=1e-9, abs=1e-15)
