@@ -135,3 +135,11 @@ def test_campaign_folder_rejects_duplicate_track_ids(tmp_path, toy_path):
 def test_campaign_folder_loads_each_track(tmp_path, toy_path):
     (tmp_path / "a.toml").write_bytes(toy_path.read_bytes())
     assert list(load_campaign(tmp_path)) == ["toy-track"]
+
+
+def test_prose_is_reflowed_for_the_screen():
+    from edgequest.campaign.loader import reflow
+
+    assert reflow("\nOne line\n  wrapped here.\n\nSecond paragraph.\n") == "One line wrapped here.\n\nSecond paragraph."
+    mission = load_campaign()["edge-guardian"]
+    assert "\n" not in mission.crisis.strip()

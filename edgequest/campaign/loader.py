@@ -155,12 +155,13 @@ class _Reader:
 
     def text(self, key: str, default: Any = ..., *, short: bool = False) -> str | None:
         limit = 200 if short else 4000
-        return self.get(
+        value = self.get(
             key,
             f"text of 1 to {limit} characters",
             lambda v: isinstance(v, str) and 0 < len(v.strip()) and len(v) <= limit,
             default,
         )
+        return reflow(value) if isinstance(value, str) else value
 
     def number(self, key: str, default: Any = ..., *, low: float = -math.inf, high: float = math.inf,
                integer: bool = False) -> float | None:
@@ -443,6 +444,17 @@ def _check_against_model(r: _Reader, part: Part) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def reflow(text: str) -> str:
+    """Prose as the screen should wrap it: lines of a paragraph joined, blank lines kept.
+
+    Mission files wrap their multi-line strings at the author's width; the TUI wraps at
+    the terminal's, so the author's line breaks are dropped and paragraphs kept.
+    """
+    paragraphs = [" ".join(line.strip() for line in block.splitlines() if line.strip())
+                  for block in text.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def _is_number(value: Any, integer: bool) -> bool:
