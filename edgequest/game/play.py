@@ -197,6 +197,13 @@ class Game:
             self._truths[number] = truth
         return self._truths[number]
 
+    def lock_question(self, number: int) -> str:
+        """The Lock's question, with this track's numbers filled in."""
+        from edgequest.simulators.registry import model_for
+
+        part = self.part(number)
+        return model_for(part).lock_question(part)
+
     def reveal(self, number: int) -> Reveal:
         if self.phase(number) not in (Phase.REFLECT, Phase.DONE):
             raise GameError(f"part {number}: the truth is revealed after you commit a design")
@@ -204,7 +211,7 @@ class Game:
         answer = self.record.parts[number].lock
         truth = self.truth(number)
         return Reveal(
-            question=part.lock.question, answer=answer, truth=truth,
+            question=self.lock_question(number), answer=answer, truth=truth,
             closeness=scoring.lock_closeness(part.lock, answer, truth),
             unit=part.lock.unit, explain=part.lock.explain,
         )

@@ -10,6 +10,19 @@ import numpy as np
 from edgequest.campaign.schema import Part, Scalar
 
 Metrics = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Peek:
+    """One Math Peek panel: a formula, the same formula with this run's numbers, its source."""
+
+    title: str
+    formula: str
+    substituted: str
+    source: str
+
+
+PeekFn = Callable[[Part, Mapping[str, Scalar], Mapping[str, Any]], "list[Peek]"]
 Simulate = Callable[[Part, Mapping[str, Scalar], np.random.Generator], Metrics]
 Truth = Callable[[Part, np.random.Generator], Scalar]
 
@@ -57,6 +70,20 @@ class Model:
     variants: Mapping[tuple[str, str], tuple[tuple[Requirement, ...], tuple[Requirement, ...], frozenset[str]]] = field(
         default_factory=dict
     )
+    peek: PeekFn | None = None
+    lock_context: Callable[[Part], Mapping[str, Any]] | None = None
+
+    def lock_question(self, part: Part) -> str:
+        """The Lock's question with the model's context (``{inference_mb}``, ...) filled in."""
+        context = dict(self.lock_context(part)) if self.lock_context else {}
+        try:
+            return part.lock.question.format_map(context)
+        except (KeyError, ValueError, IndexError, AttributeError):
+            return part.lock.question
+
+    def math_peek(self, part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any]) -> list[Peek]:
+        """The formulas behind this part's instrument, with a run's numbers substituted."""
+        return self.peek(part, controls, metrics) if self.peek else []
 
     def requirements(self, part: Part) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...], frozenset[str]]:
         params, controls, metrics = list(self.params), list(self.controls), set(self.metrics)

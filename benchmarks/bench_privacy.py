@@ -1,0 +1,114 @@
+"""Benchmark the privacy accountant (edgequest.engine.privacy).
+
+Run from the repository root:  python benchmarks/bench_privacy.py
+
+Budgets (DESIGN.md section 7 leaves the accountant a slice of a run's 250 ms):
+epsilon() <= 5 ms a call (median over the fixture grid: q 0.001..1, sigma 0.5..8,
+steps 1..100,000, fractional orders included); noise_multiplier_for() <= 100 ms.
+When dp-accounting is importable, the same grid is timed with it and the speed-up printed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edgequest.engine.privacy import epsilon, noise_multiplier_for  # noqa: E402
+
+DELTA = 1e-5
+GRID_Q = (0.001, 0.01, 0.1, 0.5, 1.0)
+GRID_SIGMA = (0.5, 0.8, 1.0, 2.0, 4.0, 8.0)
+GRID_STEPS = (1, 10, 100, 10_000, 100_000)
+EPSILON_BUDGET_S = 0.005
+CALIBRATION_BUDGET_S = 0.100
+
+
+def _grid() -> list[tuple[float, float, int]]:
+    return [(q, s, t) for q in GRID_Q for s in GRID_SIGMA for t in GRID_STEPS]
+
+
+def cases() -> list[tuple[str, Callable[[], object], float]]:
+    """(name, zero-argument callable, budget in seconds) for the project-wide benchmark."""
+    return [
+        ("privacy.epsilon Abadi (q=.01, s=4, 10k steps)",
+         lambda: epsilon(0.01, 4.0, 10_000, DELTA), EPSILON_BUDGET_S),
+        ("privacy.epsilon q=.1 s=1 (long series)",
+         lambda: epsilon(0.1, 1.0, 1000, DELTA), EPSILON_BUDGET_S),
+        ("privacy.epsilon q=.5 s=8 (slowest grid row)",
+         lambda: epsilon(0.5, 8.0, 100_000, DELTA), EPSILON_BUDGET_S),
+        ("privacy.noise_multiplier_for eps=1 q=.01 10k",
+         lambda: noise_multiplier_for(1.0, 0.01, 10_000, DELTA), CALIBRATION_BUDGET_S),
+        ("privacy.noise_multiplier_for eps=8 q=.5 100",
+         lambda: noise_multiplier_for(8.0, 0.5, 100, DELTA), CALIBRATION_BUDGET_S),
+    ]
+
+
+def _median_s(function: Callable[[], object], repeats: int) -> float:
+    function()  # warm-up
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def _dp_accounting_epsilon() -> Callable[[float, float, int], float] | None:
+    try:
+        import dp_accounting
+        from absl import logging as absl_logging
+    except ImportError:
+        return None
+    absl_logging.set_verbosity(absl_logging.ERROR)
+
+    def reference(q: float, sigma: float, steps: int) -> float:
+        accountant = dp_accounting.rdp.RdpAccountant()
+        accountant.compose(
+            dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma)), steps
+        )
+        return accountant.get_epsilon(DELTA)
+
+    return reference
+
+
+def main() -> None:
+    rows = []
+    for name, function, budget_s in cases():
+        median_s = _median_s(function, repeats=7)
+        rows.append((name, median_s * 1e3, budget_s * 1e3))
+
+    grid = _grid()
+    per_case_s = [_median_s(lambda c=c: epsilon(*c, DELTA), repeats=3) for c in grid]
+    grid_median_ms = statistics.median(per_case_s) * 1e3
+    rows.append((f"privacy.epsilon grid median ({len(grid)} cases)", grid_median_ms,
+                 EPSILON_BUDGET_S * 1e3))
+    rows.append(("privacy.epsilon grid worst case", max(per_case_s) * 1e3,
+                 EPSILON_BUDGET_S * 1e3))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'name':<{width}}  {'median ms':>10}  {'budget ms':>10}  {'ratio':>6}")
+    for name, median_ms, budget_ms in rows:
+        print(f"{name:<{width}}  {median_ms:10.3f}  {budget_ms:10.1f}  {median_ms / budget_ms:6.2f}")
+
+    reference = _dp_accounting_epsilon()
+    if reference is None:
+        print("dp-accounting not importable: reference timing skipped")
+        return
+    reference_s = [_median_s(lambda c=c: reference(*c), repeats=1) for c in grid]
+    reference_median_ms = statistics.median(reference_s) * 1e3
+    speedups = [r / o for r, o in zip(reference_s, per_case_s)]
+    print(
+        f"dp-accounting RdpAccountant on the same grid: median {reference_median_ms:.2f} ms a call; "
+        f"ours {grid_median_ms:.3f} ms; speed-up median {statistics.median(speedups):.1f}x "
+        f"(range {min(speedups):.1f}x..{max(speedups):.1f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
