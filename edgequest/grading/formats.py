@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import math
+import textwrap
 from typing import Any, Iterable, Sequence
 
 from edgequest import __version__
@@ -245,12 +246,12 @@ def _cell(value: str) -> str:
 # ------------------------------------------------------------------ text (edgequest replay)
 
 
-def replay_text(grade: SaveGrade) -> str:
+def replay_text(grade: SaveGrade, width: int = 80) -> str:
     """A save replayed, part by part, for a terminal (fits 80 columns)."""
     lines = [
         f"{grade.player} on {grade.track} ({grade.mission_name}), seed {grade.seed}",
         f"mission version {grade.mission_sha256[:12] if grade.mission_sha256 else '?'}, "
-        f"saved by EdgeQuest {grade.save_edgequest_version}, last saved {grade.updated}",
+        f"EdgeQuest {grade.save_edgequest_version}, last saved {grade.updated}",
     ]
     for part in grade.parts:
         lines.append("")
@@ -277,7 +278,7 @@ def replay_text(grade: SaveGrade) -> str:
         if part.status != NOT_GRADABLE:
             c = part.components
             committed = f"committed run {part.committed}" if part.committed else "nothing committed"
-            lines.append(f"  {committed}; lock {c['lock']:.2f}, SPEC {c['spec']:.2f}, runs {c['runs']:.2f}, "
+            lines.append(f"  {committed}: lock {c['lock']:.2f}, SPEC {c['spec']:.2f}, runs {c['runs']:.2f}, "
                          f"margin {c['margin']:.2f}, reflection {c['reflection']:.2f}")
         if part.reflection:
             lines.append(f"  reflection ({len(part.reflection)} characters): {_one_line(part.reflection, 56)}")
@@ -286,7 +287,16 @@ def replay_text(grade: SaveGrade) -> str:
         lines.append(f"Ledger ({len(grade.ledger)} characters): {_one_line(grade.ledger, 52)}")
     verdict = f"total {grade.total:.1f} / 100" + ("" if grade.finished else " (campaign not finished)")
     lines.append(verdict if grade.gradable else f"{verdict}; not gradable: {grade.reason}")
-    return "\n".join(lines)
+    return "\n".join(_wrap(line, width) for line in lines)
+
+
+def _wrap(line: str, width: int) -> str:
+    """A long line folded under its own indent, so the text fits an 80-column terminal."""
+    if len(line) <= width:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()))
+    return "\n".join(textwrap.wrap(line, width=width, subsequent_indent=indent + "    ",
+                                   break_on_hyphens=False))
 
 
 # ------------------------------------------------------------------ small helpers

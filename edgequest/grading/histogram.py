@@ -62,11 +62,11 @@ def score_bins(points: Sequence[float]) -> tuple[list[str], list[int]]:
 
 
 def metric_bins(values: Sequence[float], bins: int = 8) -> tuple[list[str], list[int]]:
-    """Equal-width bins over the values' range (one bar when they are all equal)."""
+    """Equal-width bins over the values' range (one bar between empty neighbours when all are equal)."""
     array = np.asarray(values, dtype=float)
     low, high = float(array.min()), float(array.max())
     if low == high:
-        return [_short(low)], [len(values)]
+        return [f"<{_short(low)}", _short(low), f">{_short(low)}"], [0, len(values), 0]
     counts, edges = np.histogram(array, bins=bins, range=(low, high))
     return [f"{_short(edges[i])}-{_short(edges[i + 1])}" for i in range(bins)], [int(c) for c in counts]
 
@@ -83,7 +83,7 @@ def _bar_chart(title: str, labels: list[str], counts: list[int], xlabel: str, wi
     plt.title(title[: width - 4])
     plt.xlabel(xlabel)
     plt.ylabel("saves")
-    plt.plotsize(max(40, width), 14)
+    plt.plotsize(max(40, width), 12)
     text = plt.build()
     plt.clear_figure()
     return text if color else plt.uncolorize(text)

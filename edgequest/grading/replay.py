@@ -59,7 +59,7 @@ def replay_record(mission: Mission, record: Record) -> Replay:
         try:
             _replay_part(game, number, rec)
         except GameError as exc:
-            part_problems[number] = str(exc)
+            part_problems[number] = f"part {number}: {_strip_part(exc, number)}"
             broken = number
     if record.ledger is not None:
         if broken is not None:
@@ -77,23 +77,26 @@ def _is_empty(rec: PartRecord) -> bool:
 
 
 def _replay_part(game: Game, number: int, rec: PartRecord) -> None:
-    """The moves of one part, in the order the rules allow them (as :meth:`Game.replay`)."""
+    """The moves of one part, in the order the rules allow them (as :meth:`Game.replay`).
+
+    Raises :class:`GameError` naming the move; the caller prefixes the part.
+    """
     if rec.lock is not None:
         game.answer_lock(number, rec.lock)
     else:
-        raise GameError(f"part {number}: moves were recorded before the Lock was answered")
+        raise GameError("moves were recorded before the Lock was answered")
     for i, controls in enumerate(rec.runs):
         try:
             game.run(number, controls)
         except GameError as exc:
-            raise GameError(f"part {number}: run {i + 1}: {_strip_part(exc, number)}") from None
+            raise GameError(f"run {i + 1}: {_strip_part(exc, number)}") from None
     if rec.commit is not None:
         try:
             game.commit(number, rec.commit)
         except GameError as exc:
-            raise GameError(f"part {number}: commit: {_strip_part(exc, number)}") from None
+            raise GameError(f"commit: {_strip_part(exc, number)}") from None
     elif rec.reflection is not None:
-        raise GameError(f"part {number}: a reflection was recorded before a design was committed")
+        raise GameError("a reflection was recorded before a design was committed")
     if rec.reflection is not None:
         game.reflect(number, rec.reflection)
 

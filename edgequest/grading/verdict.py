@@ -268,7 +268,7 @@ def _part_grade(game: Game, part: Part, problem: str | None, detail: bool) -> Pa
     runs = tuple(_run_line(part, o, detail) for o in outcomes)
     rec = game.record.parts.get(number)
     phase = game.phase(number)
-    lock: dict[str, Any] = {"question": part.lock.question, "unit": part.lock.unit,
+    lock: dict[str, Any] = {"question": _lock_question(game, part), "unit": part.lock.unit,
                             "answer": rec.lock if rec else None}
     if problem is None and phase in (Phase.REFLECT, Phase.DONE):
         reveal = game.reveal(number)
@@ -290,6 +290,14 @@ def _part_grade(game: Game, part: Part, problem: str | None, detail: bool) -> Pa
         committed=committed.index + 1 if committed else None,
         metric_value=_metric(part, committed) if committed else None, **base,
     )
+
+
+def _lock_question(game: Game, part: Part) -> str:
+    """The question as the player saw it (the track's numbers filled in), if the model says."""
+    try:
+        return game.lock_question(part.number)
+    except EdgeQuestError:
+        return part.lock.question
 
 
 def _run_line(part: Part, outcome: RunOutcome, detail: bool) -> RunLine:

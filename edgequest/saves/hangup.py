@@ -26,10 +26,17 @@ def install_hangup_handler(
     ``save_now`` should write the save synchronously (``SaveSlot.write``); whatever it
     raises is swallowed, because there is nobody left to tell. Python runs signal
     handlers in the main thread, so call this from the main thread. A second signal
-    arriving while the first is being handled is blocked, so the save runs once.
+    arriving while the first is being handled is blocked or ignored: the save runs once.
     """
 
+    handling: list[bool] = []
+
     def handle(signum: int, _frame: object) -> None:
+        # A signal that reached Python before the mask below can still run this handler
+        # again, nested inside save_now(); the first one is already saving and exiting.
+        if handling:
+            return
+        handling.append(True)
         try:
             signal.pthread_sigmask(signal.SIG_BLOCK, set(signals))
         except (AttributeError, OSError, ValueError):  # pragma: no cover - platforms without it

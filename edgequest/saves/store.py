@@ -206,7 +206,8 @@ def parse_save(raw: bytes, name: str = "save") -> SaveData:
     except UnicodeDecodeError as exc:
         raise SaveError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        hint = " (the file is cut short)" if exc.pos >= len(raw.rstrip()) - 1 else ""
+        ended = exc.pos >= len(raw.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
+        hint = " (the file is cut short)" if ended else ""
         raise SaveError(f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from None
     except (ValueError, RecursionError) as exc:
         raise SaveError(f"{name}: not valid JSON ({str(exc)[:120]})") from None
