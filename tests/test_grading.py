@@ -408,3 +408,51 @@ def test_a_folder_of_garbage_still_gets_results_and_exit_0(toy_grader, tmp_path,
     assert err == "" and "0 gradable, 2 not gradable" in out
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text())))
     assert [r["status"] for r in rows] == [NOT_GRADABLE, NOT_GRADABLE]
+
+
+# ------------------------------------------------------------------ a real process: stderr and the progress bar
+
+LAUNCHER = """
+import sys
+sys.path.insert(0, {root!r})
+from tests.conftest import FIXTURES, TOY
+from edgequest.simulators import registry
+registry.MODELS["toy"] = TOY
+from edgequest.grading import grade
+from edgequest.grading.library import MissionLibrary
+grade.MissionLibrary = lambda folder=None: MissionLibrary(FIXTURES)
+from edgequest.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def launch(tmp_path: Path) -> list[str]:
+    import sys
+
+    script = tmp_path / "edgequest_toy.py"
+    script.write_text(LAUNCHER.format(root=str(Path(__file__).resolve().parent.parent)))
+    return [sys.executable, str(script)]
+
+
+def test_a_grading_process_writes_nothing_to_a_piped_stderr(toy_mission, tmp_path):
+    import subprocess
+
+    root = class_folder(toy_mission, tmp_path / "class", 4)
+    done = subprocess.run([*launch(tmp_path), "grade", str(root), "--results", str(tmp_path / "r.json"),
+                           "--jobs", "2"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == ""
+    assert json.loads((tmp_path / "r.json").read_text())["score"] > 0
+
+
+def test_the_progress_bar_appears_when_stderr_is_a_terminal(toy_mission, tmp_path):
+    import os
+    import subprocess
+
+    root = class_folder(toy_mission, tmp_path / "class", 4)
+    master, slave = os.openpty()
+    done = subprocess.run([*launch(tmp_path), "grade", str(root), "--results", str(tmp_path / "r.json")],
+                          stdout=subprocess.PIPE, stderr=slave, timeout=120)
+    os.close(slave)
+    drawn = os.read(master, 65536).decode()
+    os.close(master)
+    assert done.returncode == 0 and "grading 4/4 [" in drawn
