@@ -229,10 +229,13 @@ def _check_int(name: str, value: object, low: int, high: int, what: str) -> int:
     return int(value)
 
 
-def _check_weight_bytes(value: object) -> int:
-    if isinstance(value, bool) or value not in (1, 2, 4):
-        raise ValueError(f"frozen_weight_bytes: got {value!r}; accepted: 1 (int8), 2 (16-bit) or 4 (fp32)")
-    return int(value)  # type: ignore[arg-type]
+def _check_weight_bytes(value: object) -> float:
+    # 0.5 B is a 4-bit base, as QLoRA stores it (Dettmers et al., 2023: NF4 frozen weights).
+    if isinstance(value, bool) or value not in (0.5, 1, 2, 4):
+        raise ValueError(
+            f"frozen_weight_bytes: got {value!r}; accepted: 0.5 (4-bit), 1 (int8), 2 (16-bit) or 4 (fp32)"
+        )
+    return float(value)  # type: ignore[arg-type]
 
 
 def _check_arch(arch: object) -> Architecture:
@@ -480,7 +483,7 @@ def training_memory(
     layers: int = 3,
     rank: int = 16,
     targets: tuple[str, ...] | list[str] | None = None,
-    frozen_weight_bytes: int | None = None,
+    frozen_weight_bytes: float | None = None,
 ) -> MemoryWaterfall:
     """The memory waterfall of one fine-tuning step.
 
@@ -502,7 +505,7 @@ def training_memory(
     trainable = plan.trainable_params
     total_params = arch.total_params + plan.added_params
     frozen = arch.total_params - plan.trainable_base_params
-    weights = trainable * spec.weight_bytes + frozen * frozen_bytes
+    weights = int(round(trainable * spec.weight_bytes + frozen * frozen_bytes))
     gradients = trainable * spec.grad_bytes
     optimizer_bytes = trainable * (spec.master_bytes + OPTIMIZER_STATES[optimizer] * spec.state_bytes)
     total = weights + gradients + optimizer_bytes + acts.peak_bytes
@@ -547,7 +550,7 @@ def mcu_training_memory(
     rank: int = 4,
     targets: tuple[str, ...] | list[str] | None = None,
     precision: str = "fp32",
-    frozen_weight_bytes: int = 1,
+    frozen_weight_bytes: float = 1,
 ) -> McuMemory:
     """Training memory on an MCU split into SRAM and flash.
 
@@ -575,7 +578,7 @@ def mcu_training_memory(
         batch=batch,
         optimizer=optimizer,
         sram_bytes=sram,
-        flash_bytes=arch.total_params * frozen_bytes,
+        flash_bytes=int(round(arch.total_params * frozen_bytes)),
         trainable_weights_bytes=trainable_weights,
         gradients_bytes=gradients,
         optimizer_bytes=optimizer_bytes,

@@ -545,6 +545,7 @@ def personalize(
     steps: int = 60,
     lr: float = 0.01,
     rng: np.random.Generator,
+    world_rng: np.random.Generator | None = None,
     layer_sizes: tuple[int, ...] = LAYER_SIZES,
 ) -> PersonalizationResult:
     """Pre-train a small MLP on base data, adapt it to one user with ``method``, measure.
@@ -563,6 +564,10 @@ def personalize(
         rng: every random draw comes from here. Draw order is fixed (world, pre-training,
             user shift, evaluation sets, user training set, adapter initialisation), so two
             calls with equal generators differ only in what the method changes.
+        world_rng: when given, the world (base and user distributions, pre-training, the
+            evaluation sets and the user's training samples) is drawn from here and only
+            the adapters' initialisation from ``rng``. A mission fixes the world so that
+            every player adapts to the same user and a SPEC threshold means the same for all.
         layer_sizes: widths from input features to classes.
 
     Returns:
@@ -579,19 +584,21 @@ def personalize(
         raise ValueError(f"steps: got {steps!r}; accepted: an integer in 0..{MAX_STEPS}")
     if not _is_real(lr) or not 0.0 < lr <= 1.0:
         raise ValueError(f"lr: got {lr!r}; accepted: a number in (0, 1]")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng: got {type(rng).__name__}; accepted: numpy.random.Generator")
+    for name, gen in (("rng", rng), ("world_rng", rng if world_rng is None else world_rng)):
+        if not isinstance(gen, np.random.Generator):
+            raise ValueError(f"{name}: got {type(gen).__name__}; accepted: numpy.random.Generator")
+    world = rng if world_rng is None else world_rng
 
     features, classes = layer_sizes[0], layer_sizes[-1]
-    base = _base_distribution(features, classes, rng)
-    x_base, y_base = base.sample(PRETRAIN_SAMPLES, rng)
-    weights, biases = _pretrain(layer_sizes, x_base, y_base, rng)
+    base = _base_distribution(features, classes, world)
+    x_base, y_base = base.sample(PRETRAIN_SAMPLES, world)
+    weights, biases = _pretrain(layer_sizes, x_base, y_base, world)
     pretrained = _Net(layer_sizes, weights, biases, "none", 1, 1, (), None)
 
-    user = _user_distribution(base, float(shift), rng)
-    x_user_test, y_user_test = user.sample(EVAL_SAMPLES, rng)
-    x_base_test, y_base_test = base.sample(EVAL_SAMPLES, rng)
-    x_user, y_user = user.sample(int(user_samples), rng)
+    user = _user_distribution(base, float(shift), world)
+    x_user_test, y_user_test = user.sample(EVAL_SAMPLES, world)
+    x_base_test, y_base_test = base.sample(EVAL_SAMPLES, world)
+    x_user, y_user = user.sample(int(user_samples), world)
 
     net = _Net(layer_sizes, weights, biases, method, rank, layers, targets, rng)
     accuracy_before = pretrained.accuracy(x_user_test, y_user_test)

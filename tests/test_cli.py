@@ -1,0 +1,106 @@
+"""The command line's contracts: JSON on stdout, one-line errors and exit 2, silent stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from edgequest.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgequest", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_the_subcommands():
+    result = run("--help")
+    assert result.returncode == 0 and result.stderr == ""
+    for command in ("simulate", "replay", "grade", "missions", "play"):
+        assert command in result.stdout
+
+
+def test_simulate_cloud_titan_lora_counts_grouped_query_attention(capsys):
+    assert main(["simulate", "--track", "cloud-titan", "--part", "1", "--set", "method=lora", "--set", "rank=16",
+                 "--set", "targets=q_v"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert err == ""
+    # 80 layers x 16 x ((8192 + 8192) for q + (8192 + 1024) for v): K/V are 1024 wide (8 KV heads).
+    assert data["metrics"]["trainable_params"] == 80 * 16 * ((8192 + 8192) + (8192 + 1024)) == 32_768_000
+
+
+@pytest.mark.parametrize("track", ["cloud-titan", "edge-guardian", "mobile-nomad", "tiny-pioneer"])
+@pytest.mark.parametrize("part", ["1", "2", "3"])
+def test_simulate_prints_one_json_object_with_the_contracted_keys(track, part, capsys):
+    assert main(["simulate", "--track", track, "--part", part, "--compact"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.count("\n") == 1
+    data = json.loads(out)
+    assert set(data) >= {"controls", "metrics", "spec", "score"}
+    assert all(set(check) >= {"target", "value", "pass"} for check in data["spec"])
+    metrics = data["metrics"]
+    needed = {
+        "1": {"memory_mb", "budget_mb", "fits", "trainable_params", "amplification", "accuracy"},
+        "2": {"accuracy", "gb_transferred", "rounds_to_target", "curve"},
+        "3": {"epsilon", "delta", "noise_multiplier", "accuracy", "compute_to_target"},
+    }[part]
+    assert needed <= set(metrics)
+    if part == "1":
+        assert set(metrics["memory_mb"]) == {"weights", "gradients", "optimizer", "activations", "total"}
+
+
+def test_simulate_is_deterministic_for_a_seed(capsys):
+    args = ["simulate", "--track", "edge-guardian", "--part", "2", "--seed", "5", "--compact"]
+    main(args)
+    first = capsys.readouterr().out
+    main(args)
+    assert capsys.readouterr().out == first
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--track", "moon-base", "--part", "1"], "expected one of cloud-titan"),
+        (["--track", "edge-guardian", "--part", "7"], "expected one of 1, 2, 3"),
+        (["--track", "edge-guardian", "--part", "1", "--set", "rank=0"], "expected an integer from 1 to 64"),
+        (["--track", "edge-guardian", "--part", "1", "--set", "rank=abc"], "rank"),
+        (["--track", "edge-guardian", "--part", "1", "--set", "method=magic"], "one of full, last_k"),
+        (["--track", "edge-guardian", "--part", "1", "--set", "colour=red"], "no control 'colour'"),
+        (["--track", "edge-guardian", "--part", "1", "--set", "rank"], "not NAME=VALUE"),
+        (["--track", "edge-guardian", "--part", "1", "--seed", "-4"], "--seed"),
+        (["--track", "edge-guardian"], "required"),
+    ],
+)
+def test_bad_simulate_input_exits_2_with_one_line(args, fragment):
+    result = run("simulate", *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missions_list_and_check(tmp_path, capsys):
+    assert main(["missions", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny-pioneer" in out and "budget 10 runs" in out
+    assert main(["missions", "check"]) == 0
+    assert "4 mission file(s) valid" in capsys.readouterr().out
+
+
+def test_missions_check_reports_a_typo_and_a_wrong_type_with_key_paths(tmp_path):
+    from edgequest.campaign import mission_dir
+
+    text = (mission_dir() / "edge-guardian.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('stakeholder = "David Patterson"', 'stakeholdr = "David Patterson"', 1)
+                   .replace("budget = 10", 'budget = "ten"', 1))
+    result = run("missions", "check", str(bad))
+    assert result.returncode == 2
+    assert "parts[0].stakeholdr: unknown key" in result.stderr
+    assert "parts[0].budget: expected an integer" in result.stderr and "'ten'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run("missions", "check", str(tmp_path / "absent.toml")).returncode == 2
