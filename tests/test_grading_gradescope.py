@@ -132,3 +132,23 @@ def test_the_scripts_are_executable_bash():
         path = TEMPLATE / name
         assert os.access(path, os.X_OK) and path.read_text().startswith("#!/usr/bin/env bash")
         assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
+
+
+def test_run_autograder_on_a_real_save_with_the_real_command(tmp_path):
+    import shutil
+
+    golden = ROOT / "tests" / "golden"
+    expected = json.loads((golden / "expected.json").read_text())["golden-hedy__mobile-nomad.json"]
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    shutil.copy(golden / "saves" / "golden-hedy__mobile-nomad.json", root / "submission")
+    (root / "submission_metadata.json").write_text(json.dumps({
+        "created_at": "2026-03-01T20:00:00-05:00", "assignment": {"due_date": "2026-03-01T23:59:00-05:00"}}))
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    done = run_autograder(root, f"{sys.executable} -m edgequest", PYTHONPATH=pythonpath)
+    assert done.returncode == 0 and "graded 1 save(s): 1 gradable" in done.stdout
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == round(expected["total"], 2)
+    assert [t["name"].split(":")[0] for t in results["tests"]] == ["Part 1", "Part 2", "Part 3"]
+    assert results["extra_data"]["lateness"]["late"] is False
+    assert results["extra_data"]["mission_sha256"] == expected["mission_sha256"]
