@@ -247,44 +247,50 @@ def _cell(value: str) -> str:
 
 
 def replay_text(grade: SaveGrade, width: int = 80) -> str:
-    """A save replayed, part by part, for a terminal (fits 80 columns)."""
+    """A save replayed, part by part, for a terminal (fits ``width`` columns)."""
     lines = [
         f"{grade.player} on {grade.track} ({grade.mission_name}), seed {grade.seed}",
         f"mission version {grade.mission_sha256[:12] if grade.mission_sha256 else '?'}, "
-        f"EdgeQuest {grade.save_edgequest_version}, last saved {grade.updated}",
+        f"saved by EdgeQuest {grade.save_edgequest_version}",
+        f"last saved {grade.updated}",
     ]
     for part in grade.parts:
         lines.append("")
         score = "not gradable" if part.status == NOT_GRADABLE else f"{part.points:5.1f} / 100"
         title = f"Part {part.number}: {part.title}"
-        lines.append(f"{title[:62]:<62} {score:>15}")
+        lines.append(f"{title[: width - 18]:<{width - 16}}{score:>16}")
         if part.reason:
             lines.append(f"  not gradable: {part.reason}")
-        lock = part.lock
+        lock, unit = part.lock, part_unit(part.lock)
         if lock.get("answer") is None:
             lines.append(f"  Lock: not answered ({part.phase})")
         elif "truth" in lock:
-            lines.append(f"  Lock: answered {_fmt(lock['answer'], part_unit(lock))}, truth "
-                         f"{_fmt(lock['truth'], part_unit(lock))}, closeness {lock['closeness']:.2f}")
+            lines.append(f"  Lock: answered {_fmt(lock['answer'], unit)}, truth {_fmt(lock['truth'], unit)}, "
+                         f"closeness {lock['closeness']:.2f}")
         else:
-            lines.append(f"  Lock: answered {_fmt(lock['answer'], part_unit(lock))}")
+            lines.append(f"  Lock: answered {_fmt(lock['answer'], unit)}")
         if part.runs:
-            lines.append(f"  {'run':>5}  {'score':>5}  {'SPEC':>4}  {part.metric_name[:18]:>18}  controls")
+            lines.append(f"   run  score  SPEC  {part.metric_name[:16]:>16}  controls")
             for run in part.runs:
                 mark = "*" if part.committed == run.run else " "
+                head = (f"  {mark}{run.run:>3}  {run.points:5.1f}  {run.checks_passed:>2}/{run.checks_total:<2}"
+                        f"{_fmt(run.metric):>17}  ")
                 controls = " ".join(f"{k}={_fmt(v)}" for k, v in run.controls.items())
-                lines.append(f"  {mark}{run.run:>4}  {run.points:5.1f}  {run.checks_passed:>2}/{run.checks_total:<1}  "
-                             f"{_fmt(run.metric):>18}  {controls}")
+                folded = textwrap.wrap(controls, width=width - len(head), break_on_hyphens=False) or [""]
+                lines.append(head + folded[0])
+                lines.extend(" " * len(head) + more for more in folded[1:])
         if part.status != NOT_GRADABLE:
             c = part.components
             committed = f"committed run {part.committed}" if part.committed else "nothing committed"
             lines.append(f"  {committed}: lock {c['lock']:.2f}, SPEC {c['spec']:.2f}, runs {c['runs']:.2f}, "
                          f"margin {c['margin']:.2f}, reflection {c['reflection']:.2f}")
         if part.reflection:
-            lines.append(f"  reflection ({len(part.reflection)} characters): {_one_line(part.reflection, 56)}")
+            prefix = f"  reflection ({len(part.reflection)} characters): "
+            lines.append(prefix + _one_line(part.reflection, width - len(prefix) - 2))
     lines.append("")
     if grade.ledger:
-        lines.append(f"Ledger ({len(grade.ledger)} characters): {_one_line(grade.ledger, 52)}")
+        prefix = f"Ledger ({len(grade.ledger)} characters): "
+        lines.append(prefix + _one_line(grade.ledger, width - len(prefix) - 2))
     verdict = f"total {grade.total:.1f} / 100" + ("" if grade.finished else " (campaign not finished)")
     lines.append(verdict if grade.gradable else f"{verdict}; not gradable: {grade.reason}")
     return "\n".join(_wrap(line, width) for line in lines)
@@ -303,12 +309,19 @@ def _wrap(line: str, width: int) -> str:
 
 
 def _fmt(value: Any, unit: str = "") -> str:
+    """A number as a person reads it: 158,200 rather than 1.582e+05; 4 significant digits below 1,000."""
     if value is None:
         return "—"
-    if isinstance(value, float):
-        text = f"{value:.4g}" if abs(value) < 1e6 else f"{value:.3e}"
-    else:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         text = str(value)
+    elif value != 0 and (abs(value) >= 1e15 or abs(value) < 1e-3):
+        text = f"{value:.3e}"
+    elif abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif isinstance(value, int):
+        text = str(value)
+    else:
+        text = f"{value:.4g}"
     return f"{text} {unit}".rstrip()
 
 

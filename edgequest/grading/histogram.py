@@ -41,7 +41,7 @@ def draw_histograms(grades: Sequence[SaveGrade], width: int = 80, color: bool = 
         track, number = key
         title, metric, goal = names[key]
         labels, counts = score_bins(scores[key])
-        charts.append(_bar_chart(f"{track} part {number} ({title}): points, {len(scores[key])} saves",
+        charts.append(_bar_chart(f"{track} part {number} ({title}): points, {_saves(len(scores[key]))}",
                                  labels, counts, "points out of 100", width, color))
         if metrics[key]:
             labels, counts = metric_bins(metrics[key])
@@ -87,6 +87,10 @@ def _bar_chart(title: str, labels: list[str], counts: list[int], xlabel: str, wi
     text = plt.build()
     plt.clear_figure()
     return text if color else plt.uncolorize(text)
+
+
+def _saves(count: int) -> str:
+    return f"{count} save" if count == 1 else f"{count} saves"
 
 
 def _short(value: float) -> str:
