@@ -195,8 +195,8 @@ def _plain(value: Any) -> Any:
 
 
 def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from edgequest.campaign import load_campaign, load_mission, mission_paths
-    from edgequest.errors import MissionError
+    from edgequest.campaign import load_campaign, mission_paths
+    from edgequest.campaign.loader import check_missions
 
     if args.missions_command == "list":
         campaign = load_campaign(args.folder)
@@ -214,23 +214,13 @@ def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             paths.extend(mission_paths(given) if given is None or given.is_dir() else [given])
         if not paths:
             raise EdgeQuestError("no mission files (*.toml) found")
-        problems: list[str] = []
-        ids: dict[str, Path] = {}
-        for path in paths:
-            try:
-                mission = load_mission(path)
-            except MissionError as exc:
-                problems.extend(exc.problems)
-                continue
-            if mission.id in ids:
-                problems.append(f"{path}: id: track id {mission.id!r} is also used by {ids[mission.id]}")
-            ids[mission.id] = path
+        missions, problems = check_missions(paths)
         if problems:
             print(f"edgequest: error: {len(problems)} problem(s) in mission files", file=sys.stderr)
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        print(f"{len(paths)} mission file(s) valid: " + ", ".join(sorted(ids)))
+        print(f"{len(paths)} mission file(s) valid: " + ", ".join(sorted(missions)))
         return EXIT_OK
     raise EdgeQuestError("missions needs an action: list or check (see edgequest missions --help)")
 

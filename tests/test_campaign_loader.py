@@ -128,7 +128,7 @@ def test_unreadable_and_huge_files(tmp_path):
 def test_campaign_folder_rejects_duplicate_track_ids(tmp_path, toy_path):
     (tmp_path / "a.toml").write_bytes(toy_path.read_bytes())
     (tmp_path / "b.toml").write_bytes(toy_path.read_bytes())
-    with pytest.raises(MissionError, match="used by another file"):
+    with pytest.raises(MissionError, match="is also used by"):
         load_campaign(tmp_path)
 
 

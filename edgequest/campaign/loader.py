@@ -89,19 +89,27 @@ def load_mission_bytes(raw: bytes, name: str) -> Mission:
     return mission
 
 
-def load_campaign(folder: Path | None = None) -> dict[str, Mission]:
-    """Every track of a folder, keyed by track id, in file order."""
+def check_missions(paths: list[Path]) -> tuple[dict[str, Mission], list[str]]:
+    """Load every file, collecting all problems (including track ids used twice)."""
     missions: dict[str, Mission] = {}
     problems: list[str] = []
-    for path in mission_paths(folder):
+    for path in paths:
         try:
             mission = load_mission(path)
         except MissionError as exc:
             problems.extend(exc.problems)
             continue
         if mission.id in missions:
-            problems.append(f"{path}: id: track id {mission.id!r} is used by another file too")
+            problems.append(
+                f"{path}: id: track id {mission.id!r} is also used by {missions[mission.id].source_path}"
+            )
         missions[mission.id] = mission
+    return missions, problems
+
+
+def load_campaign(folder: Path | None = None) -> dict[str, Mission]:
+    """Every track of a folder, keyed by track id, in file order."""
+    missions, problems = check_missions(mission_paths(folder))
     if problems:
         raise MissionError(problems)
     return missions
@@ -474,4 +482,4 @@ def _describe(value: Any) -> str:
     return f"{kind} {shown}" if not isinstance(value, (dict, list)) else kind
 
 
-__all__ = ["ControlError", "load_campaign", "load_mission", "load_mission_bytes", "mission_dir", "mission_paths"]
+__all__ = ["ControlError", "check_missions", "load_campaign", "load_mission", "load_mission_bytes", "mission_dir", "mission_paths"]

@@ -400,6 +400,32 @@ def _loss(b: _Builder, block: int, logits: int, elems: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TransformerShape:
+    """The published shape of a decoder-only transformer (one source for every model of it)."""
+
+    hidden: int
+    layers: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn: int
+    vocab: int
+
+    @property
+    def kv_width(self) -> int:
+        return self.kv_heads * self.head_dim
+
+    def role_shapes(self) -> dict[str, tuple[int, int]]:
+        """(d_in, d_out) of each linear map of one decoder layer, by role."""
+        h, kv, f = self.hidden, self.kv_width, self.ffn
+        return {"q": (h, h), "k": (h, kv), "v": (h, kv), "o": (h, h), "gate": (h, f), "up": (h, f), "down": (f, h)}
+
+
+# Meta's published configuration (meta-llama/Meta-Llama-3-70B config.json; Dubey et al. 2024, Table 3).
+LLAMA3_70B = TransformerShape(hidden=8192, layers=80, heads=64, kv_heads=8, head_dim=128, ffn=28672, vocab=128256)
+
+
 def _build_llama3_70b(seq_len: int) -> Architecture:
     """Llama-3-70B decoder at a given sequence length.
 
@@ -414,8 +440,9 @@ def _build_llama3_70b(seq_len: int) -> Architecture:
     Sec. 4.1) adapted to this block: no dropout (Llama trains without it), SwiGLU instead of
     GeLU, grouped K/V, and the softmax output stored (no FlashAttention recomputation).
     """
-    hidden, n_layers, heads, kv_heads, head_dim = 8192, 80, 64, 8, 128
-    ffn, vocab = 28672, 128256
+    shape = LLAMA3_70B
+    hidden, n_layers, heads, kv_heads, head_dim = shape.hidden, shape.layers, shape.heads, shape.kv_heads, shape.head_dim
+    ffn, vocab = shape.ffn, shape.vocab
     kv = kv_heads * head_dim
     s = seq_len
     b = _Builder()

@@ -43,6 +43,7 @@ the reference 2-core machine) fits part 1's 50 ms run budget with room for the m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -531,6 +532,38 @@ def _pretrain(
     return weights, biases
 
 
+@dataclass(frozen=True)
+class _World:
+    """A pretrained base model and the samples one user's adaptation is measured on."""
+
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    user_test: tuple[np.ndarray, np.ndarray]
+    base_test: tuple[np.ndarray, np.ndarray]
+    user_train: tuple[np.ndarray, np.ndarray]
+
+
+def _draw_world(rng: np.random.Generator, sizes: tuple[int, ...], shift: float, user_samples: int) -> _World:
+    """Draw the world in a fixed order: base, pre-training, user shift, evaluation, user data."""
+    features, classes = sizes[0], sizes[-1]
+    base = _base_distribution(features, classes, rng)
+    x_base, y_base = base.sample(PRETRAIN_SAMPLES, rng)
+    weights, biases = _pretrain(sizes, x_base, y_base, rng)
+    user = _user_distribution(base, shift, rng)
+    user_test = user.sample(EVAL_SAMPLES, rng)
+    base_test = base.sample(EVAL_SAMPLES, rng)
+    user_train = user.sample(user_samples, rng)
+    arrays = [*weights, *biases, *user_test, *base_test, *user_train]
+    for array in arrays:
+        array.flags.writeable = False
+    return _World(tuple(weights), tuple(biases), user_test, base_test, user_train)
+
+
+@lru_cache(maxsize=16)
+def _prepared_world(seed: int, sizes: tuple[int, ...], shift: float, user_samples: int) -> _World:
+    return _draw_world(np.random.default_rng(seed), sizes, shift, user_samples)
+
+
 # --------------------------------------------------------------------------- public
 
 
@@ -545,7 +578,7 @@ def personalize(
     steps: int = 60,
     lr: float = 0.01,
     rng: np.random.Generator,
-    world_rng: np.random.Generator | None = None,
+    world_seed: int | None = None,
     layer_sizes: tuple[int, ...] = LAYER_SIZES,
 ) -> PersonalizationResult:
     """Pre-train a small MLP on base data, adapt it to one user with ``method``, measure.
@@ -564,10 +597,12 @@ def personalize(
         rng: every random draw comes from here. Draw order is fixed (world, pre-training,
             user shift, evaluation sets, user training set, adapter initialisation), so two
             calls with equal generators differ only in what the method changes.
-        world_rng: when given, the world (base and user distributions, pre-training, the
-            evaluation sets and the user's training samples) is drawn from here and only
-            the adapters' initialisation from ``rng``. A mission fixes the world so that
-            every player adapts to the same user and a SPEC threshold means the same for all.
+        world_seed: when given, the world (base and user distributions, pre-training, the
+            evaluation sets and the user's training samples) is drawn from a generator
+            seeded with it, and only the adapters' initialisation from ``rng``. A mission
+            fixes the world so that every player adapts to the same user and a SPEC
+            threshold means the same for all. The prepared world is a pure function of
+            its arguments and is memoised, which keeps a run inside part 1's budget.
         layer_sizes: widths from input features to classes.
 
     Returns:
@@ -584,23 +619,21 @@ def personalize(
         raise ValueError(f"steps: got {steps!r}; accepted: an integer in 0..{MAX_STEPS}")
     if not _is_real(lr) or not 0.0 < lr <= 1.0:
         raise ValueError(f"lr: got {lr!r}; accepted: a number in (0, 1]")
-    for name, gen in (("rng", rng), ("world_rng", rng if world_rng is None else world_rng)):
-        if not isinstance(gen, np.random.Generator):
-            raise ValueError(f"{name}: got {type(gen).__name__}; accepted: numpy.random.Generator")
-    world = rng if world_rng is None else world_rng
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng: got {type(rng).__name__}; accepted: numpy.random.Generator")
+    if world_seed is None:
+        world = _draw_world(rng, tuple(layer_sizes), float(shift), int(user_samples))
+    else:
+        if not _is_int(world_seed) or world_seed < 0:
+            raise ValueError(f"world_seed: got {world_seed!r}; accepted: an integer >= 0")
+        world = _prepared_world(int(world_seed), tuple(layer_sizes), float(shift), int(user_samples))
+    weights, biases = world.weights, world.biases
+    x_user_test, y_user_test = world.user_test
+    x_base_test, y_base_test = world.base_test
+    x_user, y_user = world.user_train
+    pretrained = _Net(layer_sizes, list(weights), list(biases), "none", 1, 1, (), None)
 
-    features, classes = layer_sizes[0], layer_sizes[-1]
-    base = _base_distribution(features, classes, world)
-    x_base, y_base = base.sample(PRETRAIN_SAMPLES, world)
-    weights, biases = _pretrain(layer_sizes, x_base, y_base, world)
-    pretrained = _Net(layer_sizes, weights, biases, "none", 1, 1, (), None)
-
-    user = _user_distribution(base, float(shift), world)
-    x_user_test, y_user_test = user.sample(EVAL_SAMPLES, world)
-    x_base_test, y_base_test = base.sample(EVAL_SAMPLES, world)
-    x_user, y_user = user.sample(int(user_samples), world)
-
-    net = _Net(layer_sizes, weights, biases, method, rank, layers, targets, rng)
+    net = _Net(layer_sizes, list(weights), list(biases), method, rank, layers, targets, rng)
     accuracy_before = pretrained.accuracy(x_user_test, y_user_test)
     base_accuracy_before = pretrained.accuracy(x_base_test, y_base_test)
     losses = net.train(x_user, y_user, int(steps), float(lr))

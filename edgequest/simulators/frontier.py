@@ -88,7 +88,7 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
     proxy = personalization.personalize(
         method=method, rank=min(rank, personalization.MAX_RANK), layers=min(layers, PROXY_LAYERS),
         user_samples=int(part.param("user_samples")), shift=float(part.param("shift")), rng=rng,
-        world_rng=np.random.default_rng(int(part.param("world_seed"))),
+        world_seed=int(part.param("world_seed")),
     )
     metrics: dict[str, Any] = {
         "memory_mb": {k: round(float(v), 4) for k, v in memory_mb.items()},

@@ -1,0 +1,383 @@
+"""Benchmarks of the terminal game against DESIGN.md's budgets.
+
+    python benchmarks/bench_tui.py          # prints each measure, its median and its budget
+
+- first screen: ``edgequest`` started in a pseudo-terminal (80x24) until the title is on
+  it, Python's start-up and imports included; budget 0.6 s median.
+- keypress while simulating: a key sent to the app while a run simulates in its worker
+  thread, until the key has been handled; budget 50 ms. The run is a pure-Python loop
+  that holds the GIL as long as Python lets it (the worst case; numpy models release it).
+- resident memory after a full part: a part played headless through the Pilot in a fresh
+  process, then its resident set size; budget 80 MiB.
+- idle CPU: the game left on the Lock and then the workbench in a pseudo-terminal; CPU
+  time used over 2 s of idling; budget ~0 (we allow 20 ms).
+
+``cases()`` gives (name, zero-argument callable, budget in seconds) for the project-wide
+benchmark command. Measures that are not durations (memory, idle CPU) run inside a
+callable that raises AssertionError when over budget. The real campaign is used when its
+mission files exist; until then the stand-in tracks of the tests are played.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import re
+import shlex
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIRST_SCREEN_BUDGET_S = 0.6
+KEYPRESS_BUDGET_S = 0.050
+MEMORY_BUDGET_MIB = 80.0
+IDLE_CPU_BUDGET_S = 0.020
+_ANSI = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>78]|\x1b\][^\x07]*\x07")
+
+
+def _real_campaign() -> bool:
+    from edgequest.campaign import mission_paths
+
+    return bool(mission_paths())
+
+
+_STAND_IN_LAUNCHER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.test_tui_fakes import FAKE_MODELS, TRACKS, mission_toml
+from edgequest.simulators import registry
+registry.MODELS.update(FAKE_MODELS)
+folder = Path({missions!r})
+folder.mkdir(exist_ok=True)
+for track in TRACKS:
+    (folder / (track + ".toml")).write_text(mission_toml(track))
+from edgequest.tui.launch import launch
+sys.exit(launch(track={track!r}, player="bench", save_dir={saves!r}, seed=4, missions=folder))
+"""
+
+
+def game_command(workdir: Path, track: str | None = None) -> list[str]:
+    saves = str(workdir / "saves")
+    if _real_campaign():
+        cmd = [sys.executable, "-m", "edgequest", "--player", "bench", "--save-dir", saves, "--seed", "4"]
+        return cmd + (["--track", track] if track else [])
+    script = workdir / "launch.py"
+    script.write_text(_STAND_IN_LAUNCHER.format(root=str(ROOT), missions=str(workdir / "missions"),
+                                                track=track, saves=saves))
+    return [sys.executable, str(script)]
+
+
+class PtyGame:
+    """The game in a pseudo-terminal of a given size, its output drained in a thread."""
+
+    def __init__(self, argv: list[str], cols: int = 80, rows: int = 24):
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "EDGEQUEST_PLAYER": "bench"}
+        env.pop("NO_COLOR", None)
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
+                                     start_new_session=True)
+        os.close(slave)
+        self._text = ""
+        self._lock = threading.Lock()
+        self._seen = threading.Condition(self._lock)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._seen:
+                self._text += _ANSI.sub("", chunk.decode("utf-8", "replace"))
+                self._seen.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> float:
+        """Seconds from start until ``text`` was on the screen."""
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while text not in self._text:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{text!r} never appeared")
+                self._seen.wait(left)
+        return time.perf_counter() - self.started
+
+    def send(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+
+# ------------------------------------------------------------------ first screen
+
+def first_screen() -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        game = PtyGame(game_command(Path(tmp)))
+        try:
+            return game.wait_for("Edge Intelligence")
+        finally:
+            game.close()
+
+
+# ------------------------------------------------------------------ idle CPU
+
+def idle_cpu() -> float:
+    """CPU seconds over 2 s idle on the Lock plus 2 s idle on the workbench (raises if over)."""
+    from edgequest.campaign import load_campaign
+
+    with tempfile.TemporaryDirectory() as tmp:
+        track = next(iter(load_campaign())) if _real_campaign() else "edge-guardian"
+        game = PtyGame(game_command(Path(tmp), track))
+        try:
+            game.wait_for("Mission briefing")
+            game.send("\r")
+            game.wait_for("The Lock")
+            time.sleep(0.5)
+            before = game.cpu_seconds()
+            time.sleep(2.0)
+            used = game.cpu_seconds() - before
+            game.send("1\r")  # a number Lock takes 1; a choice Lock takes its first choice
+            game.wait_for("Run 0/")
+            time.sleep(0.5)
+            before = game.cpu_seconds()
+            time.sleep(2.0)
+            used += game.cpu_seconds() - before
+        finally:
+            game.close()
+    assert used <= IDLE_CPU_BUDGET_S, f"idle CPU {used:.3f} s over 4 s (budget {IDLE_CPU_BUDGET_S} s)"
+    return used
+
+
+# ------------------------------------------------------------------ memory after a part
+
+_PLAY_ONE_PART = """
+import asyncio, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.test_tui_play import play_part
+real = {real!r}
+if real:
+    from edgequest.campaign import load_campaign
+    campaign = load_campaign()
+else:
+    from tests.test_tui_fakes import FAKE_MODELS, fake_campaign
+    from edgequest.simulators import registry
+    registry.MODELS.update(FAKE_MODELS)
+    campaign = fake_campaign()
+from edgequest.tui.app import EdgeQuestApp
+track = next(iter(campaign))
+async def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        app = EdgeQuestApp(campaign, Path(tmp), "bench", seed=4, track=track)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await play_part(pilot, campaign[track], 1)
+            status = Path("/proc/self/status").read_text()
+            rss = int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1])
+            print(rss / 1024)
+asyncio.run(main())
+"""
+
+
+def memory_after_part() -> float:
+    """Resident MiB after one whole part, in a fresh process (raises if over budget)."""
+    code = _PLAY_ONE_PART.format(root=str(ROOT), real=_real_campaign())
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    mib = float(done.stdout.strip().splitlines()[-1])
+    assert mib <= MEMORY_BUDGET_MIB, f"resident memory {mib:.1f} MiB (budget {MEMORY_BUDGET_MIB} MiB)"
+    return mib
+
+
+# ------------------------------------------------------------------ keypress while simulating
+
+class _BusyBench:
+    """An app on the workbench whose run simulates until told to stop, in its own thread."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self.app = None
+        self.pilot = None
+        self._tmp = tempfile.TemporaryDirectory()
+        threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True).start()
+        if not self.ready.wait(60):
+            raise RuntimeError("the benchmark app did not start")
+
+    def _busy_model(self, base):
+        import dataclasses
+
+        def simulate(part, controls, rng):
+            x = 0
+            while not self.stop.is_set():  # pure Python: holds the GIL between switches
+                for i in range(2000):
+                    x += i * i
+            return base.simulate(part, controls, rng)
+
+        return dataclasses.replace(base, simulate=simulate)
+
+    async def _main(self) -> None:
+        from edgequest.simulators import registry
+        from edgequest.tui.app import EdgeQuestApp
+        from tests.test_tui_fakes import FAKE_MODELS, fake_campaign
+
+        self._saved_models = dict(registry.MODELS)  # put back in close(): other cases load the real ones
+        for name, model in FAKE_MODELS.items():
+            registry.MODELS[name] = model
+        registry.MODELS["frontier"] = self._busy_model(FAKE_MODELS["frontier"])
+        campaign = fake_campaign()
+        self.app = EdgeQuestApp(campaign, Path(self._tmp.name), "bench", seed=4, track="edge-guardian")
+        async with self.app.run_test(size=(80, 24)) as pilot:
+            self.pilot = pilot
+            await pilot.pause()
+            await pilot.press("enter", "1", "0", "enter")
+            await pilot.pause()
+            await pilot.press("r")
+            while not self.app.screen.simulating:
+                await pilot.pause(0.01)
+            self.ready.set()
+            while not self.stop.is_set():
+                await asyncio.sleep(0.05)
+            await self.app.workers.wait_for_complete()
+        self.done.set()
+
+    def press(self) -> float:
+        """Seconds from a key arriving (as the terminal driver delivers it) to its action, mid-run.
+
+        The key is "down" on the first control; its action (moving the focus) signals an
+        event this thread waits on, so the measuring adds no work of its own. Then "up"
+        puts the focus back for the next measure.
+        """
+        from textual import events
+
+        app = self.app
+        assert app.screen.simulating
+        if not hasattr(self, "_handled"):
+            self._handled = threading.Event()
+            self._stamp = 0.0
+            focus_next, focus_previous = app.action_focus_next, app.action_focus_previous
+
+            def next_() -> None:
+                focus_next()
+                self._stamp = time.perf_counter()
+                self._handled.set()
+
+            def previous() -> None:
+                focus_previous()
+                self._handled.set()
+
+            app.action_focus_next, app.action_focus_previous = next_, previous
+        self._handled.clear()
+        start = time.perf_counter()
+        app._driver.send_message(events.Key("down", None))
+        self._handled.wait(5)
+        elapsed = self._stamp - start
+        time.sleep(0.02)  # let the screen repaint, as between a person's key presses
+        self._handled.clear()
+        app._driver.send_message(events.Key("up", None))
+        self._handled.wait(5)
+        time.sleep(0.02)
+        return elapsed
+
+    def close(self) -> None:
+        from edgequest.simulators import registry
+
+        self.stop.set()
+        self.done.wait(30)
+        registry.MODELS.clear()
+        registry.MODELS.update(self._saved_models)
+        self._tmp.cleanup()
+
+
+_BUSY: _BusyBench | None = None
+
+
+def keypress_while_simulating() -> float:
+    global _BUSY
+    if _BUSY is None:
+        _BUSY = _BusyBench()
+    return _BUSY.press()
+
+
+# ------------------------------------------------------------------ the project's interface
+
+def cases() -> list[tuple[str, Callable[[], object], float]]:
+    return [
+        ("tui: first screen (pty, 80x24)", first_screen, FIRST_SCREEN_BUDGET_S),
+        ("tui: keypress while a run simulates", keypress_while_simulating, KEYPRESS_BUDGET_S),
+        ("tui: one part played, resident memory <= 80 MiB", memory_after_part, 20.0),
+        ("tui: 4 s idle, CPU <= 20 ms", idle_cpu, 8.0),
+    ]
+
+
+def main() -> int:
+    failed = False
+    print(f"campaign: {'real missions' if _real_campaign() else 'stand-in tracks (no mission files yet)'}")
+    firsts = [first_screen() for _ in range(7)]
+    m = statistics.median(firsts)
+    failed |= m > FIRST_SCREEN_BUDGET_S
+    print(f"first screen        median {m * 1000:6.0f} ms  (min {min(firsts) * 1000:.0f}, "
+          f"max {max(firsts) * 1000:.0f})  budget {FIRST_SCREEN_BUDGET_S * 1000:.0f} ms  "
+          f"ratio {m / FIRST_SCREEN_BUDGET_S:.2f}")
+    presses = [keypress_while_simulating() for _ in range(25)]
+    m = statistics.median(presses)
+    failed |= max(presses) >= KEYPRESS_BUDGET_S
+    print(f"keypress mid-run    median {m * 1000:6.1f} ms  (max {max(presses) * 1000:.1f})  "
+          f"budget {KEYPRESS_BUDGET_S * 1000:.0f} ms  ratio {max(presses) / KEYPRESS_BUDGET_S:.2f}")
+    if _BUSY is not None:
+        _BUSY.close()
+    try:
+        mib = memory_after_part()
+        print(f"memory after a part        {mib:6.1f} MiB  budget {MEMORY_BUDGET_MIB:.0f} MiB  "
+              f"ratio {mib / MEMORY_BUDGET_MIB:.2f}")
+    except AssertionError as exc:
+        failed = True
+        print(f"memory after a part: OVER BUDGET: {exc}")
+    try:
+        cpu = idle_cpu()
+        print(f"idle CPU (4 s)             {cpu * 1000:6.1f} ms  budget {IDLE_CPU_BUDGET_S * 1000:.0f} ms")
+    except AssertionError as exc:
+        failed = True
+        print(f"idle CPU: OVER BUDGET: {exc}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

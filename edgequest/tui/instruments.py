@@ -1,0 +1,473 @@
+"""The workbench's instruments: which apply to a part's runs, and how plotext draws each.
+
+An instrument is chosen by the metrics a run produced, not by the model's name, so a
+part shows whatever its model measures and an instrument whose metrics are absent is
+simply not offered (a model that lands with a metric renamed degrades to the "Numbers"
+view rather than breaking the screen).
+
+Each ``draw`` function makes plotext calls on a cleared figure of a given size; the
+chart widget builds the text and caches it. Meaning never rests on colour alone: every
+series has its own marker, lines are labelled in words, and captions say PASS or FAIL.
+This module imports no Textual, so it is tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from edgequest.campaign.schema import Part
+from edgequest.tui import numbers as fmt
+
+Metrics = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What an instrument needs of one run: its number (1-based), controls and metrics."""
+
+    number: int
+    controls: Mapping[str, Any]
+    metrics: Metrics
+
+
+Draw = Callable[[Any, Part, Sequence[RunView], bool], None]
+Caption = Callable[[Part, Sequence[RunView]], str]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    tab: str
+    title: str
+    applies: Callable[[Metrics], bool]
+    draw: Draw
+    caption: Caption
+
+
+def _num(metrics: Metrics, *path: str) -> float | None:
+    value: Any = metrics
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)) and math.isfinite(float(value)):
+        return float(value)
+    return None
+
+
+def _threshold(part: Part, metric: str) -> float | None:
+    for check in part.spec:
+        if check.metric == metric:
+            return check.threshold
+    return None
+
+
+def _colours(nocolor: bool, *names: str) -> list[str]:
+    return ["default"] * len(names) if nocolor else list(names)
+
+
+# ------------------------------------------------------------------ part 1: memory
+
+_MEMORY_PARTS = (
+    ("weights", "weights", "█", "blue"),
+    ("gradients", "grads", "▓", "magenta"),
+    ("optimizer", "optim", "▒", "yellow"),
+    ("activations", "activ", "░", "cyan"),
+)
+
+
+def _memory_applies(m: Metrics) -> bool:
+    return isinstance(m.get("memory_mb"), Mapping) and any(
+        _num(m, "memory_mb", key) is not None for key, *_ in _MEMORY_PARTS
+    )
+
+
+def _draw_memory(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """A waterfall: each buffer starts where the last ended, then the total and the budget."""
+    m = runs[-1].metrics
+    present = [(key, label, marker, colour) for key, label, marker, colour in _MEMORY_PARTS
+               if _num(m, "memory_mb", key) is not None]
+    values = [_num(m, "memory_mb", key) or 0.0 for key, *_ in present]
+    total = _num(m, "memory_mb", "total") or sum(values)
+    budget = _num(m, "budget_mb")
+    inference = _num(m, "inference_mb")
+    scale = max([total] + [v for v in (budget, inference) if v is not None])
+    unit, div = ("GB", 1024.0) if scale >= 20_000 else ("MB", 1.0)
+    rows = [label for _, label, _, _ in present] + ["TOTAL"]
+    extra = [(name, v) for name, v in (("infer", inference), ("budget", budget)) if v is not None]
+    rows += [name for name, _ in extra]
+    n = len(rows)
+    series_values: list[list[float]] = []
+    offset = [0.0] * n
+    running = 0.0
+    for i, v in enumerate(values):
+        offset[i] = running / div
+        running += v
+    series_values.append(offset)
+    for i, v in enumerate(values):  # one series per buffer: its own row and its share of TOTAL
+        row = [0.0] * n
+        row[i] = v / div
+        row[len(present)] = v / div
+        series_values.append(row)
+    for j, (_, v) in enumerate(extra):
+        row = [0.0] * n
+        row[len(present) + 1 + j] = v / div
+        series_values.append(row)
+    markers = [" "] + [mk for _, _, mk, _ in present] + ["·" if name == "infer" else "═" for name, _ in extra]
+    colours = ["default"] + _colours(nocolor, *[c for *_, c in present]) + _colours(
+        nocolor, *["white" if name == "infer" else "red" for name, _ in extra]
+    )
+    # plotext draws the first category at the bottom: reverse so the waterfall reads down.
+    plt.stacked_bar(
+        rows[::-1], [s[::-1] for s in series_values], orientation="h",
+        marker=markers, color=colours, width=0.7,
+    )
+    plt.xlabel(f"memory ({unit})")
+
+
+def _memory_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    total = _num(m, "memory_mb", "total")
+    budget = _num(m, "budget_mb")
+    scale = max(v for v in (total or 0, budget or 0, 1))
+    bits = [f"total {fmt.memory(total, scale)}"]
+    if budget is not None:
+        bits.append(f"budget {fmt.memory(budget, scale)}")
+    fits = m.get("fits")
+    if isinstance(fits, bool):
+        bits.append("✓ FITS" if fits else "✗ DOES NOT FIT")
+    amp = _num(m, "amplification")
+    if amp is not None:
+        bits.append(f"training/inference ×{amp:.1f}")
+    acc = _num(m, "accuracy")
+    if acc is not None:
+        before = _num(m, "accuracy_before")
+        bits.append(f"accuracy {fmt.percent(acc)}" + (f" (was {fmt.percent(before)})" if before is not None else ""))
+    return " · ".join(bits)
+
+
+# ------------------------------------------------------------------ part 1 crises
+
+def _cache_applies(m: Metrics) -> bool:
+    return isinstance(m.get("cache"), Mapping)
+
+
+_CACHE_TIERS = (("hbm_hit_rate", "HBM hit", "█", "green"), ("host_hit_rate", "host hit", "▒", "yellow"),
+                ("miss_rate", "SSD miss", "░", "red"))
+
+
+def _draw_cache(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Where each adapter request is served, run by run (latest on top)."""
+    shown = runs[-6:]
+    labels = [f"run {r.number}" for r in shown]
+    series = [[100 * (_num(r.metrics, "cache", key) or 0.0) for r in shown] for key, *_ in _CACHE_TIERS]
+    plt.stacked_bar(labels, series, orientation="h", marker=[mk for _, _, mk, _ in _CACHE_TIERS],
+                    color=_colours(nocolor, *[c for *_, c in _CACHE_TIERS]),
+                    labels=[name for _, name, _, _ in _CACHE_TIERS], width=0.6)
+    plt.xlim(0, 100)
+    plt.xlabel("adapter requests (%)")
+
+
+def _cache_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    bits = [f"HBM {fmt.percent(_num(m, 'cache', 'hbm_hit_rate'))}", f"miss {fmt.percent(_num(m, 'cache', 'miss_rate'))}"]
+    for key, unit, label in (("added_latency_ms", "ms", "added latency"), ("tokens_per_s", "tok/s", ""),
+                             ("adapter_mb", "MB", "adapter")):
+        v = _num(m, key)
+        if v is not None:
+            bits.append(f"{label} {fmt.number(v, unit)}".strip())
+    return " · ".join(bits)
+
+
+def _bars_per_run(plt: Any, runs: Sequence[RunView], key: str, line: float | None, line_label: str,
+                  unit: str, nocolor: bool, colour: str = "cyan") -> None:
+    shown = runs[-8:]
+    labels = [f"run {r.number}" for r in shown]
+    values = [_num(r.metrics, key) or 0.0 for r in shown]
+    markers = ["█" if i == len(shown) - 1 else "░" for i in range(len(shown))]
+    colours = _colours(nocolor, *([colour if i == len(shown) - 1 else "gray" for i in range(len(shown))]))
+    series = [[v if j == i else 0.0 for j in range(len(shown))] for i, v in enumerate(values)]
+    if line is not None:  # the limit as its own row, so it reads in words and without colour
+        labels.append(line_label)
+        series = [s + [0.0] for s in series] + [[0.0] * len(shown) + [line]]
+        markers.append("═")
+        colours += _colours(nocolor, "red")
+    plt.stacked_bar(labels[::-1], [s[::-1] for s in series], orientation="h", marker=markers,
+                    color=colours, width=0.6)
+    plt.xlabel(unit)
+
+
+def _battery_applies(m: Metrics) -> bool:
+    return _num(m, "battery_pct_per_day") is not None
+
+
+def _draw_battery(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Battery spent on learning per day, each run, against the policy line."""
+    limit = _threshold(part, "battery_pct_per_day")
+    _bars_per_run(plt, runs, "battery_pct_per_day", limit, "policy", "battery per day (%)", nocolor, "green")
+
+
+def _battery_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    bits = [f"battery/day {fmt.number(_num(m, 'battery_pct_per_day'), '%')}"]
+    limit = _threshold(part, "battery_pct_per_day")
+    if limit is not None:
+        value = _num(m, "battery_pct_per_day")
+        bits.append(f"policy ≤ {fmt.number(limit, '%')} " + ("✓ PASS" if value is not None and value <= limit else "✗ FAIL"))
+    for key, unit, label in (("session_wh", "Wh", "session"), ("drain_ratio", "×", "drain vs inference")):
+        v = _num(m, key)
+        if v is not None:
+            bits.append(f"{label} {fmt.number(v, unit)}")
+    return " · ".join(bits)
+
+
+def _sram_applies(m: Metrics) -> bool:
+    return _num(m, "sram_kb") is not None
+
+
+def _draw_sram(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """On-chip SRAM the training step needs, each run, against the chip's SRAM."""
+    budget = _num(runs[-1].metrics, "sram_budget_kb")
+    _bars_per_run(plt, runs, "sram_kb", budget, "SRAM", "SRAM (KiB)", nocolor, "magenta")
+
+
+def _sram_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    bits = [f"SRAM {fmt.number(_num(m, 'sram_kb'), 'KiB')} of {fmt.number(_num(m, 'sram_budget_kb'), 'KiB')}"]
+    fits = m.get("fits_sram")
+    if isinstance(fits, bool):
+        bits.append("✓ FITS" if fits else "✗ DOES NOT FIT")
+    flash = _num(m, "flash_kb")
+    if flash is not None:
+        bits.append(f"flash {fmt.number(flash, 'KiB')}")
+    return " · ".join(bits)
+
+
+# ------------------------------------------------------------------ parts 2 and 3: curves
+
+def _curve(m: Metrics, x_key: str) -> tuple[list[float], list[float]]:
+    xs: list[float] = []
+    ys: list[float] = []
+    curve = m.get("curve")
+    if not isinstance(curve, (list, tuple)):
+        return xs, ys
+    for point in curve:
+        if isinstance(point, Mapping):
+            x, y = _num(point, x_key), _num(point, "accuracy")
+            if x is not None and y is not None:
+                xs.append(x)
+                ys.append(y)
+    return xs, ys
+
+
+def _fleet_applies(m: Metrics) -> bool:
+    return _num(m, "gb_transferred") is not None and bool(_curve(m, "gb")[0])
+
+
+def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Fleet accuracy against data moved: the latest run bold, earlier runs faint."""
+    latest = runs[-1].metrics
+    earlier = runs[-4:-1]
+    for run in earlier:
+        xs, ys = _curve(run.metrics, "gb")
+        if xs:
+            plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray", label=None)
+    xs, ys = _curve(latest, "gb")
+    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
+    target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
+    cap = _num(latest, "data_cap_gb")
+    if target is not None:
+        plt.hline(target, "default" if nocolor else "green")
+        plt.text("target", x=min(xs) if xs else 0, y=target, color="default" if nocolor else "green",
+                 alignment="left")
+    if cap is not None:
+        plt.vline(cap, "default" if nocolor else "red")
+        plt.text("cap", x=cap, y=min(ys) if ys else 0, color="default" if nocolor else "red", alignment="right")
+    plt.xlabel("GB transferred")
+    plt.ylabel("accuracy")
+
+
+def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    bits = [f"accuracy {fmt.percent(_num(m, 'accuracy'))}"]
+    target = _num(m, "target_accuracy")
+    if target is not None:
+        bits.append(f"target {fmt.percent(target)}")
+    gb, cap = _num(m, "gb_transferred"), _num(m, "data_cap_gb")
+    if gb is not None:
+        bits.append(f"{fmt.number(gb, 'GB')}" + (f" of {fmt.number(cap, 'GB')} cap" if cap is not None else ""))
+    within = m.get("within_cap")
+    if isinstance(within, bool):
+        bits.append("✓ WITHIN CAP" if within else "✗ OVER CAP")
+    if "rounds_to_target" in m:
+        r = m.get("rounds_to_target")
+        bits.append(f"target in {r} rounds" if r is not None else "target not reached")
+    wasted = _num(m, "wasted_energy_share")
+    if wasted is not None:
+        bits.append(f"wasted energy {fmt.percent(wasted)}")
+    return " · ".join(bits)
+
+
+def _ble_applies(m: Metrics) -> bool:
+    return _num(m, "radio_mw") is not None or _num(m, "airtime_s_per_sync") is not None
+
+
+def _draw_ble(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Radio power each run spends syncing over BLE, against the hearable's power budget."""
+    key = "radio_mw" if _num(runs[-1].metrics, "radio_mw") is not None else "airtime_s_per_sync"
+    line = _num(runs[-1].metrics, "power_budget_mw") if key == "radio_mw" else None
+    unit = "radio power (mW)" if key == "radio_mw" else "airtime per sync (s)"
+    _bars_per_run(plt, runs, key, line, "budget", unit, nocolor, "blue")
+
+
+def _ble_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    bits = []
+    for key, unit, label in (("airtime_s_per_sync", "s", "airtime/sync"), ("radio_mw", "mW", "radio"),
+                             ("power_budget_mw", "mW", "budget")):
+        v = _num(m, key)
+        if v is not None:
+            bits.append(f"{label} {fmt.number(v, unit)}")
+    radio, budget = _num(m, "radio_mw"), _num(m, "power_budget_mw")
+    if radio is not None and budget is not None:
+        bits.append("✓ WITHIN POWER" if radio <= budget else "✗ OVER POWER")
+    return " · ".join(bits)
+
+
+def _privacy_applies(m: Metrics) -> bool:
+    return _num(m, "epsilon") is not None and _num(m, "accuracy") is not None
+
+
+def _draw_privacy(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Accuracy against epsilon, one point per run, with the Privacy Officer's line."""
+    earlier = [(r.metrics["epsilon"], r.metrics["accuracy"]) for r in runs[:-1]
+               if _num(r.metrics, "epsilon") is not None and _num(r.metrics, "accuracy") is not None]
+    latest = runs[-1].metrics
+    eps_limit = _threshold(part, "epsilon")
+    eps_limit = 1.0 if eps_limit is None else eps_limit
+    target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
+    xs_all = [float(e) for e, _ in earlier] + [float(latest["epsilon"]), eps_limit]
+    ys_all = [float(a) for _, a in earlier] + [float(latest["accuracy"])] + ([target] if target else [])
+    if earlier:
+        plt.scatter([e for e, _ in earlier], [a for _, a in earlier], marker="○",
+                    color="default" if nocolor else "gray", label="earlier")
+    plt.scatter([latest["epsilon"]], [latest["accuracy"]], marker="●",
+                color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
+    plt.vline(eps_limit, "default" if nocolor else "red")
+    plt.text("officer", x=eps_limit, y=max(ys_all), color="default" if nocolor else "red", alignment="left")
+    if target is not None:
+        plt.hline(target, "default" if nocolor else "green")
+        plt.text("target", x=min(xs_all), y=target, color="default" if nocolor else "green", alignment="left")
+    lo, hi = min(xs_all), max(xs_all)
+    if lo > 0 and hi / lo > 20:
+        plt.xscale("log")
+    pad_y = max(0.02, (max(ys_all) - min(ys_all)) * 0.15)
+    plt.ylim(max(0.0, min(ys_all) - pad_y), min(1.0, max(ys_all) + pad_y))
+    plt.xlabel("epsilon (smaller = more private)")
+    plt.ylabel("accuracy")
+
+
+def _privacy_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    eps = _num(m, "epsilon")
+    limit = _threshold(part, "epsilon")
+    limit = 1.0 if limit is None else limit
+    bits = [f"ε {fmt.number(eps)}" + ("" if eps is None else (" ✓ < officer's " if eps < limit else " ✗ ≥ officer's ") + fmt.number(limit))]
+    acc, target = _num(m, "accuracy"), _num(m, "target_accuracy")
+    bits.append(f"accuracy {fmt.percent(acc)}" + (f" (SPEC {fmt.percent(target)})" if target is not None else ""))
+    for key, label in (("noise_multiplier", "σ"), ("compute_to_target", "compute to target")):
+        v = _num(m, key)
+        if v is not None:
+            bits.append(f"{label} {fmt.number(v)}")
+    return " · ".join(bits)
+
+
+def _convergence_applies(m: Metrics) -> bool:
+    return bool(_curve(m, "round")[0]) and _privacy_applies(m)
+
+
+def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Accuracy round by round: what the noise costs in compute to reach the target."""
+    for run in runs[-4:-1]:
+        xs, ys = _curve(run.metrics, "round")
+        if xs:
+            plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray")
+    xs, ys = _curve(runs[-1].metrics, "round")
+    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
+    target = _num(runs[-1].metrics, "target_accuracy")
+    if target is not None:
+        plt.hline(target, "default" if nocolor else "green")
+        plt.text("target", x=min(xs) if xs else 0, y=target, color="default" if nocolor else "green",
+                 alignment="left")
+    plt.xlabel("round")
+    plt.ylabel("accuracy")
+
+
+def _convergence_caption(part: Part, runs: Sequence[RunView]) -> str:
+    m = runs[-1].metrics
+    c = _num(m, "compute_to_target")
+    return (f"compute to target {fmt.number(c)}" if c is not None else "target not reached") + \
+        f" · final accuracy {fmt.percent(_num(m, 'accuracy'))}"
+
+
+INSTRUMENTS: tuple[Instrument, ...] = (
+    Instrument("memory", "Memory map", "On-device memory waterfall", _memory_applies, _draw_memory, _memory_caption),
+    Instrument("cache", "Adapter cache", "Adapter cache: where requests are served", _cache_applies, _draw_cache,
+               _cache_caption),
+    Instrument("battery", "Battery", "Battery spent learning, per day", _battery_applies, _draw_battery,
+               _battery_caption),
+    Instrument("sram", "SRAM", "On-chip SRAM of a training step", _sram_applies, _draw_sram, _sram_caption),
+    Instrument("fleet", "Fleet", "Fleet accuracy against GB transferred", _fleet_applies, _draw_fleet,
+               _fleet_caption),
+    Instrument("ble", "BLE airtime", "BLE sync cost against the power budget", _ble_applies, _draw_ble, _ble_caption),
+    Instrument("privacy", "Privacy frontier", "Privacy frontier: accuracy against epsilon", _privacy_applies,
+               _draw_privacy, _privacy_caption),
+    Instrument("convergence", "Convergence", "Accuracy round by round", _convergence_applies, _draw_convergence,
+               _convergence_caption),
+)
+
+# What each part's model is expected to draw before its first run, so the tabs are
+# laid out (and explained) from the start rather than appearing after a run.
+EXPECTED = {"frontier": ("memory",), "fleet": ("fleet",), "privacy": ("privacy", "convergence")}
+
+
+def instruments_for(part: Part, metrics: Metrics | None) -> list[Instrument]:
+    """The instruments for a part: those its latest run's metrics can draw (or expected)."""
+    if metrics is None:
+        wanted = EXPECTED.get(part.model, ())
+        return [i for i in INSTRUMENTS if i.id in wanted]
+    wanted = EXPECTED.get(part.model, ())
+    found = [i for i in INSTRUMENTS if i.applies(metrics)]
+    # the part's own instrument first (a privacy run also has a GB curve, but is not a fleet part)
+    return sorted(found, key=lambda i: (i.id not in wanted, wanted.index(i.id) if i.id in wanted else 0))
+
+
+def build_chart(instrument: Instrument, part: Part, runs: Sequence[RunView], width: int, height: int,
+                nocolor: bool) -> str:
+    """plotext's text for an instrument at a size (ANSI colour codes unless ``nocolor``)."""
+    import plotext as plt
+
+    plt.clf()
+    plt.plotsize(max(width, 10), max(height, 5))
+    plt.theme("clear")
+    instrument.draw(plt, part, runs, nocolor)
+    text = plt.build()
+    plt.clf()
+    return text
+
+
+def scalar_metrics(metrics: Metrics) -> list[tuple[str, Any]]:
+    """Every number a run produced, flattened one level (``memory_mb.total``), for 'Numbers'."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in metrics.items():
+        if isinstance(value, Mapping):
+            for sub, inner in value.items():
+                if not isinstance(inner, (Mapping, list, tuple)):
+                    rows.append((f"{key}.{sub}", inner))
+        elif not isinstance(value, (list, tuple)):
+            rows.append((key, value))
+    return rows

@@ -1,0 +1,103 @@
+"""Start the game from the command line: check the arguments, then run the app.
+
+Bad arguments (an unknown track, a player name a save cannot carry, an unusable save
+folder) raise :class:`~edgequest.errors.EdgeQuestError` before the screen is taken, so
+the command line prints one line and exits 2. During play, SIGHUP and SIGTERM (an ssh
+link dropped, a lab machine shutting down) save through the session and end the process
+without writing to the terminal, which may be gone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Callable
+
+from edgequest.errors import EdgeQuestError
+
+_HANGUP_SIGNALS = ("SIGHUP", "SIGTERM")
+
+
+def launch(
+    track: str | None = None,
+    player: str | None = None,
+    save_dir: Path | str | None = None,
+    seed: int | None = None,
+    *,
+    missions: Path | None = None,
+) -> int:
+    """Play EdgeQuest in this terminal; return the exit status."""
+    from edgequest.campaign import load_campaign
+    from edgequest.saves.store import check_player, default_player, default_save_dir
+
+    player = check_player(player if player is not None else default_player())
+    folder = Path(save_dir) if save_dir is not None else default_save_dir()
+    campaign = load_campaign(missions)
+    if not campaign:
+        raise EdgeQuestError("no mission files found: the campaign has no tracks to play")
+    if track is not None and track not in campaign:
+        raise EdgeQuestError(f"--track {track!r} is not a track; expected one of {', '.join(campaign)}")
+    session = None
+    if track is not None:
+        from edgequest.session import Session
+
+        session = Session.open(campaign[track], folder, player, seed)
+    else:
+        _check_folder(folder)
+
+    from edgequest.tui.app import EdgeQuestApp
+
+    app = EdgeQuestApp(campaign, folder, player, seed=seed, track=track, session=session)
+    restore = install_hangup_handler(lambda: app.session)
+    try:
+        status = app.run()
+    finally:
+        restore()
+        if app.session is not None:
+            app.session.close()
+    return int(status or 0)
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse a save folder that cannot be used, before the screen is taken."""
+    from edgequest.errors import SaveError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SaveError(f"{folder}: cannot create the save folder ({exc.strerror or exc})") from None
+    if folder.is_symlink() or not folder.is_dir():
+        raise SaveError(f"{folder}: the save folder must be a plain folder")
+
+
+def install_hangup_handler(current_session: Callable[[], object]) -> Callable[[], None]:
+    """On SIGHUP/SIGTERM: save through the session, release it, exit; print nothing.
+
+    The terminal may be gone, so nothing is written to it (a write could block or raise);
+    ``os._exit`` skips the app's terminal restore for the same reason. Every move is saved
+    as it is made, so this save only makes sure the last one is on disk.
+    Returns a function that puts the previous handlers back.
+    """
+    previous = {}
+
+    def handler(signum: int, frame: object) -> None:
+        session = current_session()
+        try:
+            if session is not None:
+                session.save()  # type: ignore[attr-defined]
+                session.close()  # type: ignore[attr-defined]
+        except BaseException:
+            pass
+        os._exit(128 + signum)
+
+    for name in _HANGUP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, handler)
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore

@@ -1,0 +1,1 @@
+"""One screen per step of a part: title, briefing, Lock, workbench, reveal, Reflect, Ledger."""

@@ -1,0 +1,175 @@
+"""Small dialogs over a screen: commit a run, type a value, a save that can't resume, help."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from edgequest.campaign.schema import Control, Part, Scalar
+from edgequest.tui import stepping
+from edgequest.tui.actions import ACTIONS
+from edgequest.tui.screens.base import EdgeModal
+from edgequest.tui.widgets.keybar import KeyBar
+
+_CLOSE = Binding("escape", "close", "Cancel", id="dialog.cancel", tooltip="Close this without doing anything.")
+
+
+class CommitScreen(EdgeModal):
+    """Choose the run to stand by: the latest is highlighted, the best is marked."""
+
+    BINDINGS = [_CLOSE]
+
+    def __init__(self, part: Part, outcomes: Sequence[Any]):
+        super().__init__()
+        self.part = part
+        self.outcomes = list(outcomes)
+
+    def compose(self) -> ComposeResult:
+        best = max(self.outcomes, key=lambda o: (o.points, -o.index))
+        options = []
+        for o in self.outcomes:
+            passed = sum(c.passed for c in o.checks)
+            verdict = "✓ PASS" if o.passed else f"✗ FAIL {passed}/{len(o.checks)}"
+            controls = ", ".join(f"{k}={stepping.shown(self.part.control(k), v)}" for k, v in o.controls.items())
+            star = "  ★ best" if o is best else ""
+            options.append(Option(Text(f"Run {o.index + 1:>2}  {verdict:<12} {o.points:>3.0f} pts{star}\n"
+                                       f"        {controls}"), id=str(o.index)))
+        with Vertical(id="dialog"):
+            yield Static(Text("Commit the design you stand by", style="bold"))
+            yield Static("Committing reveals the Lock's truth and closes the workbench of this part.", classes="dim")
+            yield OptionList(*options, id="commit-runs")
+            yield Static("Enter commits the highlighted run · Esc cancels", classes="dim")
+
+    def on_mount(self) -> None:
+        runs = self.query_one("#commit-runs", OptionList)
+        runs.highlighted = len(self.outcomes) - 1
+        runs.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id or 0))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class EditValueScreen(EdgeModal):
+    """Type an exact value for a control; the mission's accepted range is shown."""
+
+    BINDINGS = [_CLOSE]
+
+    def __init__(self, control: Control, value: Scalar):
+        super().__init__()
+        self.control = control
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.control.label, style="bold"))
+            yield Static(f"{self.control.help}\nAccepted: {self.control.accepted()}", classes="dim")
+            field = Input(value=stepping.shown(self.control, self.value).replace(",", ""), id="value")
+            field.cursor_blink = False
+            yield field
+            yield Static("Enter sets the value · Esc cancels", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one("#value", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ResumeProblemScreen(EdgeModal):
+    """A save that cannot be resumed: say why, offer a fresh start that keeps the old file."""
+
+    BINDINGS = [_CLOSE]
+
+    def __init__(self, reason: str, can_start_fresh: bool, path: str):
+        super().__init__()
+        self.reason = reason
+        self.can_start_fresh = can_start_fresh
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text("This save cannot be resumed", style="bold"))
+            yield Static(f"{self.reason[:600]}\n\nSave: {self.path}")
+            if self.can_start_fresh:
+                yield Static("Start a fresh game on this track? The old save is kept beside it, untouched.",
+                             classes="dim")
+            with Horizontal(classes="buttons"):
+                if self.can_start_fresh:
+                    yield Button("Start fresh", id="fresh", variant="warning")
+                yield Button("Back to tracks", id="back")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "fresh")
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+
+class HelpScreen(EdgeModal):
+    """Help in Markdown: how to play the screen below, then its keys (from the actions table)."""
+
+    BINDINGS = [_CLOSE, Binding("f1,question_mark,q", "close", "Close", show=False)]
+
+    def __init__(self, under: Screen):
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # markdown-it is not needed until help opens
+
+        with Vertical(id="help"):
+            with VerticalScroll(id="help-scroll"):
+                yield Markdown(help_markdown(self.under))
+            yield Static("Esc closes help", classes="dim")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#help").border_title = "EdgeQuest help"
+        self.query_one("#help-scroll").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+GENERAL_HELP = """\
+## Playing EdgeQuest
+
+Each part goes: **briefing → the Lock** (predict first) **→ the workbench** (at most the
+part's budget of runs) **→ commit → the reveal → Reflect**. After part 3, the **Ledger**.
+Everything is saved after every move; quit any time with **ctrl+q** and start again to
+resume. **ctrl+p** opens the command palette (actions and themes).
+"""
+
+
+def help_markdown(screen: Screen) -> str:
+    lines = [getattr(screen, "HELP", "") or "", GENERAL_HELP, "## Keys on this screen", "",
+             "| Key | Action | What it does |", "|---|---|---|"]
+    seen = set()
+    for node in [screen, *screen.query("*")]:
+        for binding in getattr(node, "BINDINGS", []):
+            if not isinstance(binding, Binding) or binding.id in seen or not binding.description:
+                continue
+            seen.add(binding.id)
+            key = binding.key_display or binding.key.replace(",", " / ")
+            lines.append(f"| `{key}` | {binding.description} | {binding.tooltip} |")
+    for action_id in ("app.help", "app.quit"):
+        action = ACTIONS[action_id]
+        lines.append(f"| `{action.key_display or action.keys}` | {action.description} | {action.tooltip} |")
+    lines.append("| `ctrl+p` | Commands | The command palette: the game's actions and the themes. |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,122 @@
+"""The Ledger: every committed design side by side, and the strategy the player defends."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, RadioButton, RadioSet, Static, TextArea
+
+from edgequest.errors import GameError
+from edgequest.tui import numbers as fmt
+from edgequest.tui import stepping
+from edgequest.tui.actions import bindings
+from edgequest.tui.screens.base import EdgeScreen
+from edgequest.tui.widgets.keybar import KeyBar
+
+STRATEGIES = ("Personalization", "Privacy", "Balanced")
+
+
+def designs_table(game) -> Table:
+    """One column per part: its committed run, controls, SPEC verdicts and points."""
+    table = Table(expand=True, show_lines=False, pad_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
+    mission = game.mission
+    for part in mission.parts:
+        table.add_column(f"{part.number} {part.title}", overflow="fold")
+    rows: dict[str, list[str]] = {"Run": [], "Design": [], "SPEC": [], "Points": []}
+    for part in mission.parts:
+        committed = game.committed(part.number)
+        if committed is None:
+            for key in rows:
+                rows[key].append("—")
+            continue
+        rows["Run"].append(f"{committed.index + 1} of {len(game.outcomes(part.number))}")
+        rows["Design"].append("\n".join(f"{part.control(k).label} {stepping.shown(part.control(k), v)}"
+                                        for k, v in committed.controls.items()))
+        rows["SPEC"].append("\n".join(f"{fmt.verdict(c.passed)} {c.check.label}" for c in committed.checks))
+        rows["Points"].append(f"{game.score(part.number).points:.1f}")
+    for key, cells in rows.items():
+        table.add_row(key, *cells)
+    return table
+
+
+class LedgerScreen(EdgeScreen):
+    BINDINGS = bindings("text.submit", "nav.tracks")
+    HELP = """\
+## The Ledger
+
+Every part's committed design, side by side. Choose the strategy you stand by
+(personalization or privacy first) and defend it: why was data locality your path to
+real-time reliability? **ctrl+s** submits. The Ledger closes the track.
+"""
+
+    @property
+    def session(self):
+        return self.edge_app.session
+
+    def compose(self) -> ComposeResult:
+        game = self.session.game
+        mission = game.mission
+        yield Static(f" {mission.name} · The Ledger", classes="bar")
+        if self.session.read_only:
+            yield Static(f" READ-ONLY: {self.session.holder} holds this save; moves here are not saved.",
+                         classes="banner")
+        with VerticalScroll(id="ledger", classes="page"):
+            yield Static(designs_table(game), id="designs")
+            if game.finished:
+                yield Static(self._summary(), id="summary")
+            else:
+                yield Static(Text(mission.ledger_prompt, style="bold"), id="ledger-prompt")
+                with RadioSet(id="strategy"):
+                    for i, name in enumerate(STRATEGIES):
+                        yield RadioButton(name, value=i == 0, id=f"strategy-{name.lower()}")
+                area = TextArea(id="ledger-text", soft_wrap=True, tab_behavior="focus",
+                                placeholder="Defend your strategy here…")
+                area.cursor_blink = False
+                yield area
+                with Horizontal(classes="buttons"):
+                    yield Button("Submit the Ledger", id="submit", variant="primary")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#ledger").border_title = "The Ledger"
+        # The designs come first: the page opens at the top; Tab reaches the strategy.
+        self.query_one("#ledger").focus()
+
+    def _summary(self) -> Text:
+        game = self.session.game
+        text = Text()
+        text.append("\nYour strategy\n", style="bold underline")
+        text.append((game.record.ledger or "") + "\n\n")
+        text.append("Score\n", style="bold underline")
+        for part in game.mission.parts:
+            text.append(f"  Part {part.number}: {game.score(part.number).points:.1f} of 100\n")
+        text.append(f"  Track total: {game.total_points():.1f} of 100\n", style="bold")
+        text.append(f"\nYour save: {self.session.path}\n", style="dim")
+        return text
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        if self.session.game.finished:
+            return
+        radio = self.query_one("#strategy", RadioSet)
+        index = radio.pressed_index if radio.pressed_index >= 0 else 0
+        body = self.query_one("#ledger-text", TextArea).text
+        if not body.strip():
+            self.notify_error(GameError("the Ledger is empty; defend your strategy in a few sentences"))
+            return
+        try:
+            self.session.write_ledger(f"Strategy: {STRATEGIES[index]}\n\n{body}")
+        except Exception as exc:
+            self.notify_error(exc)
+            return
+        self.notify(f"Track complete: {self.session.game.total_points():.1f} of 100.", title="Ledger submitted")
+        self.edge_app.show_current()
+
+    def action_tracks(self) -> None:
+        self.edge_app.back_to_tracks()

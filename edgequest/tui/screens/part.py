@@ -1,0 +1,246 @@
+"""The steps of a part around the workbench: briefing, the Lock, the reveal and Reflect."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Input, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from edgequest.game.scoring import REFLECTION_MIN_CHARS
+from edgequest.tui import numbers as fmt
+from edgequest.tui.actions import bindings
+from edgequest.tui.screens.base import PartScreen
+from edgequest.tui.widgets.spec import threshold_text
+from edgequest.tui.widgets.keybar import KeyBar
+
+
+def _briefing_text(session, number: int) -> Text:
+    mission = session.mission
+    part = mission.part(number)
+    text = Text()
+    text.append("The crisis\n", style="bold underline")
+    text.append(mission.crisis + "\n\n")
+    text.append("Briefing\n", style="bold underline")
+    text.append(part.briefing + "\n\n")
+    text.append("Objective\n", style="bold underline")
+    text.append(part.objective + "\n\n")
+    text.append("SPEC (every line must pass)\n", style="bold underline")
+    for check in part.spec:
+        role = " (guardrail)" if check.role == "guardrail" else ""
+        text.append(f"  • {check.label}{role}: {check.metric} {threshold_text(check)}\n")
+    text.append("\n")
+    text.append(f"Runs: at most {part.budget}; fewer runs score better.\n")
+    text.append(f"Stakeholder: {part.stakeholder}\n")
+    return text
+
+
+def _lock_question(game, number: int) -> str:
+    """The question with the track's numbers filled in (when the game core can do that)."""
+    ask = getattr(game, "lock_question", None)
+    return ask(number) if ask is not None else game.part(number).lock.question
+
+
+class BriefingScreen(PartScreen):
+    BINDINGS = bindings("briefing.lock", "nav.tracks")
+    HELP = """\
+## The briefing
+
+The crisis, this part's objective and its **SPEC**: the targets and guardrails your
+committed design must meet. Read it, then press **Enter** for the Lock.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bar()
+        with VerticalScroll(id="briefing", classes="page"):
+            yield Static(_briefing_text(self.session, self.number))
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#briefing").border_title = "Mission briefing"
+        self.query_one("#briefing").focus()
+
+    def action_to_lock(self) -> None:
+        self.app.switch_screen(LockScreen(self.number))
+
+    def action_tracks(self) -> None:
+        self.edge_app.back_to_tracks()
+
+
+class LockNumber(Input):
+    """The Lock's number field. Enter is its own binding, so typed digits land first."""
+
+    BINDINGS = bindings("lock.submit")
+
+
+class LockChoices(OptionList):
+    BINDINGS = bindings("lock.choose")
+
+
+class LockScreen(PartScreen):
+    BINDINGS = bindings("nav.tracks")
+    HELP = """\
+## The Lock
+
+Predict before you experiment. The workbench stays locked until you answer, and the
+answer cannot be changed. After you commit a design, the reveal shows your prediction
+beside the truth the engine computes, and the Lock's points depend on how close you were.
+
+Type a number and press **Enter**, or pick a choice with the arrows and **Enter**.
+"""
+
+    def compose(self) -> ComposeResult:
+        lock = self.part.lock
+        yield from self.compose_bar()
+        with Vertical(id="lock", classes="page"):
+            yield Static(Text(_lock_question(self.game, self.number), style="bold"), id="question")
+            yield Static("The workbench stays locked until you predict. Your prediction cannot be changed.",
+                         classes="dim")
+            if lock.kind == "choice":
+                yield LockChoices(*[Option(c, id=c) for c in lock.choices], id="answer-choices")
+            else:
+                unit = f" {lock.unit}" if lock.unit else ""
+                answer = LockNumber(placeholder=f"a number from {fmt.number(lock.min)} to {fmt.number(lock.max)}{unit}",
+                               id="answer-number")
+                answer.cursor_blink = False
+                yield answer
+                yield Static(f"Unit: {lock.unit}" if lock.unit else "", classes="dim")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#lock").border_title = f"The Lock · Part {self.number}"
+        target = self.query("#answer-choices, #answer-number").first()
+        target.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._lock_in(event.value)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._lock_in(event.option.id)
+
+    def _lock_in(self, raw: object) -> None:
+        try:
+            value = self.session.lock(self.number, raw)
+        except Exception as exc:
+            self.notify_error(exc)
+            return
+        self.notify(f"Locked in: {fmt.number(value, self.part.lock.unit)}. The workbench is open.",
+                    title="Prediction locked")
+        self.edge_app.show_current()
+
+    def action_tracks(self) -> None:
+        self.edge_app.back_to_tracks()
+
+
+class RevealScreen(PartScreen):
+    BINDINGS = bindings("reveal.reflect", "nav.tracks")
+    HELP = """\
+## The reveal
+
+Your prediction beside the truth, and why. The committed design's SPEC checks and the
+part's score so far are shown; the reflection earns the rest.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bar()
+        with VerticalScroll(id="reveal", classes="page"):
+            yield Static(self._reveal_text())
+        yield KeyBar()
+
+    def _reveal_text(self) -> Text:
+        game = self.game
+        reveal = game.reveal(self.number)
+        committed = game.committed(self.number)
+        score = game.score(self.number)
+        part = self.part
+        text = Text()
+        text.append(reveal.question + "\n\n", style="bold")
+        text.append("  Your prediction  ")
+        text.append(fmt.number(reveal.answer, reveal.unit) + "\n", style="bold")
+        text.append("  The truth        ")
+        text.append(fmt.number(reveal.truth, reveal.unit) + "\n", style="bold")
+        verdict = "✓ spot on" if reveal.closeness >= 1 else ("~ close" if reveal.closeness > 0 else "✗ far off")
+        text.append(f"  Closeness        {verdict} ({reveal.closeness:.0%} of the Lock's points)\n\n")
+        if reveal.explain:
+            text.append("Why\n", style="bold underline")
+            text.append(reveal.explain + "\n\n")
+        if committed is not None:
+            text.append(f"Committed design: run {committed.index + 1}\n", style="bold underline")
+            text.append("  " + ", ".join(f"{part.control(k).label} {v}" for k, v in committed.controls.items()) + "\n")
+            for result in committed.checks:
+                text.append(f"  {fmt.verdict(result.passed)} ", style="bold green" if result.passed else "bold red")
+                text.append(f"{result.check.label}: {fmt.number(result.value, result.check.unit)} "
+                            f"{threshold_text(result.check)}\n")
+            text.append("\n")
+        text.append("Score so far\n", style="bold underline")
+        text.append(f"  Lock {score.lock:.0%} · SPEC {score.spec:.0%} · thrift {score.runs:.0%} · "
+                    f"margin {score.margin:.0%} · reflection pending\n")
+        text.append(f"  {score.points:.1f} points of 100 so far\n", style="bold")
+        return text
+
+    def on_mount(self) -> None:
+        self.query_one("#reveal").border_title = f"The reveal · Part {self.number}"
+        self.query_one("#reveal").focus()
+
+    def action_to_reflect(self) -> None:
+        self.app.switch_screen(ReflectScreen(self.number))
+
+    def action_tracks(self) -> None:
+        self.edge_app.back_to_tracks()
+
+
+class ReflectScreen(PartScreen):
+    BINDINGS = bindings("text.submit", "nav.tracks")
+    HELP = f"""\
+## Reflect
+
+Answer the part's stakeholder in a few sentences of your own. A reflection of at least
+{REFLECTION_MIN_CHARS} characters earns the reflection's points; its quality is read by
+your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
+"""
+
+    def compose(self) -> ComposeResult:
+        part = self.part
+        yield from self.compose_bar()
+        with Vertical(id="reflect", classes="page"):
+            yield Static(Text(f"{part.stakeholder}: “{part.reflect_prompt}”", style="bold"), id="prompt")
+            area = TextArea(id="reflection", soft_wrap=True, tab_behavior="focus",
+                            placeholder=f"Write to {part.stakeholder} here…")
+            area.cursor_blink = False
+            yield area
+            with Horizontal(classes="buttons"):
+                yield Static("", id="count", classes="dim")
+                yield Button("Submit reflection", id="submit", variant="primary")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#reflect").border_title = f"Reflect · Part {self.number}"
+        self.query_one("#reflection").focus()
+        self._count()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._count()
+
+    def _count(self) -> None:
+        n = len(self.query_one("#reflection", TextArea).text.strip())
+        mark = "✓" if n >= REFLECTION_MIN_CHARS else "·"
+        self.query_one("#count", Static).update(f"{mark} {n} characters (at least {REFLECTION_MIN_CHARS} earn the points)")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        text = self.query_one("#reflection", TextArea).text
+        try:
+            self.session.reflect(self.number, text)
+        except Exception as exc:
+            self.notify_error(exc)
+            return
+        points = self.game.score(self.number).points
+        self.notify(f"Part {self.number} scored {points:.1f} of 100.", title="Part complete")
+        self.edge_app.show_current()
+
+    def action_tracks(self) -> None:
+        self.edge_app.back_to_tracks()

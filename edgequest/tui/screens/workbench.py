@@ -1,0 +1,354 @@
+"""The workbench: the part's controls, the run key, the SPEC, the instruments, Math Peek.
+
+A run simulates in a thread worker and posts its outcome back as a message, so keys stay
+answered while it works; the bar says "simulating" meanwhile. Charts are drawn from the
+game's outcomes (never from widget state), so a resumed game draws the same pictures.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from edgequest.tui import numbers as fmt
+from edgequest.tui import stepping
+from edgequest.tui.actions import bindings
+from edgequest.tui.instruments import Instrument, RunView, instruments_for, scalar_metrics
+from edgequest.tui.screens.base import PartScreen
+from edgequest.tui.widgets.chart import InstrumentChart
+from edgequest.tui.widgets.peek import MathPeek
+from edgequest.tui.widgets.spec import SpecPanel
+from edgequest.tui.widgets.stepper import ControlStepper
+from edgequest.tui.widgets.keybar import KeyBar
+
+
+RUN_SWITCH_INTERVAL_S = 0.0005
+
+
+class RunFinished(Message):
+    def __init__(self, outcome: Any):
+        super().__init__()
+        self.outcome = outcome
+
+
+class RunFailed(Message):
+    def __init__(self, error: BaseException):
+        super().__init__()
+        self.error = error
+
+
+class WorkbenchScreen(PartScreen):
+    BINDINGS = bindings("bench.run", "bench.commit", "bench.peek", "bench.view", "bench.load", "nav.tracks")
+    HELP = """\
+## The workbench
+
+Set the controls, press **r** to simulate the design, read the instruments and the
+**SPEC**, and try again. Each run uses one of the part's runs (the counter shows how many
+are used); fewer runs score better. When a design meets the SPEC, press **c** to commit
+the run you stand by: that reveals the Lock's truth.
+
+- **↑/↓** or **Tab** move between controls; **←/→** or **-/+** change one
+  (**shift+←/→** or **PgUp/PgDn** by five notches); **Enter** types an exact value.
+- **v** shows the next instrument; **m** shows the Math Peek: the formula behind it,
+  with this run's numbers, and its source.
+- The **Runs** view lists every run; highlight one and press **l** to load its controls.
+- PASS and FAIL are written as **✓ PASS** and **✗ FAIL**.
+"""
+
+    simulating: reactive[bool] = reactive(False)
+    peek_open: reactive[bool] = reactive(False)
+
+    def __init__(self, number: int):
+        super().__init__(number)
+        runs = self.game.outcomes(number)
+        start = dict(runs[-1].controls) if runs else self.part.defaults
+        self._draft: dict[str, Any] = start
+        self._instrument_ids: list[str] = []
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        part = self.part
+        yield from self.compose_bar()
+        yield Static(id="run-status", classes="bar status")
+        with Horizontal(id="bench"):
+            with Vertical(id="left"):
+                with VerticalScroll(id="controls"):
+                    for control in part.controls:
+                        yield ControlStepper(control, self._draft[control.name], id=f"control-{control.name}")
+                yield Static(id="hint", classes="dim")
+                with VerticalScroll(id="spec-box"):
+                    yield SpecPanel(part, id="spec")
+                yield Static(id="history", classes="dim")
+            with Vertical(id="right"):
+                with TabbedContent(id="views"):
+                    for instrument in instruments_for(part, self._latest_metrics()):
+                        yield self._pane(instrument)
+                    with TabPane("Runs", id="view-runs"):
+                        yield DataTable(id="runs", cursor_type="row", zebra_stripes=False)
+                    with TabPane("Numbers", id="view-numbers"):
+                        with VerticalScroll():
+                            yield Static(id="numbers")
+                yield MathPeek(part, id="peek")
+        yield KeyBar()
+
+    def _pane(self, instrument: Instrument) -> TabPane:
+        self._instrument_ids.append(instrument.id)
+        return TabPane(
+            instrument.tab,
+            InstrumentChart(instrument, self.part, id=f"chart-{instrument.id}"),
+            Static(id=f"caption-{instrument.id}", classes="caption"),
+            id=f"view-{instrument.id}",
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#controls").border_title = "Design"
+        self.query_one("#spec-box").border_title = "SPEC"
+        table = self.query_one("#runs", DataTable)
+        table.add_columns("Run", "SPEC", "Points", "Controls")
+        for outcome in self.game.outcomes(self.number):
+            self._add_run_row(outcome)
+        first = self.query(ControlStepper).first()
+        first.focus()
+        self._refresh_results()
+        self._show_hint(first)
+
+    # ------------------------------------------------------------------ state shown
+
+    def _latest_metrics(self):
+        runs = self.game.outcomes(self.number)
+        return runs[-1].metrics if runs else None
+
+    def _views(self) -> list[RunView]:
+        return [RunView(o.index + 1, o.controls, o.metrics) for o in self.game.outcomes(self.number)]
+
+    def _refresh_results(self) -> None:
+        outcomes = self.game.outcomes(self.number)
+        latest = outcomes[-1] if outcomes else None
+        self.query_one("#spec", SpecPanel).show_checks(latest.checks if latest else None)
+        views = self._views()
+        for instrument_id in self._instrument_ids:
+            chart = self.query_one(f"#chart-{instrument_id}", InstrumentChart)
+            chart.show(views)
+            caption = self.query_one(f"#caption-{instrument_id}", Static)
+            caption.update(chart.instrument.caption(self.part, views) if views and chart.instrument.applies(
+                views[-1].metrics) else "")
+        numbers = Text()
+        if latest is None:
+            numbers.append("No run yet.", style="italic")
+        else:
+            for key, value in scalar_metrics(latest.metrics):
+                numbers.append(f"{key:<28} ", style="bold")
+                numbers.append(fmt.number(value) + "\n")
+        self.query_one("#numbers", Static).update(numbers)
+        history = Text("Runs\n", style="bold")
+        for o in outcomes[::-1]:
+            mark = "✓ PASS" if o.passed else "✗ FAIL"
+            history.append(f"{o.index + 1:>2} {mark} {o.points:>3.0f} pts  ")
+            history.append(" ".join(f"{stepping.shown(self.part.control(k), v)}" for k, v in o.controls.items()) + "\n")
+        self.query_one("#history", Static).update(history if outcomes else "")
+        if self.peek_open:
+            self._update_peek()
+        self._update_status()
+
+    def _update_peek(self) -> None:
+        outcomes = self.game.outcomes(self.number)
+        latest = outcomes[-1] if outcomes else None
+        self.query_one("#peek", MathPeek).show(
+            latest.index if latest else None, latest.controls if latest else None, latest.metrics if latest else None
+        )
+
+    def _update_status(self) -> None:
+        used = len(self.game.outcomes(self.number))
+        budget = self.part.budget
+        status = self.query_one("#run-status", Static)
+        if self.simulating:
+            status.update(Text(f" Run {used + 1}/{budget} · ◌ SIMULATING… (keys still work)", style="bold reverse"))
+            return
+        outcomes = self.game.outcomes(self.number)
+        text = Text(f" Run {used}/{budget} used")
+        if outcomes:
+            last = outcomes[-1]
+            passed = sum(c.passed for c in last.checks)
+            mark = "✓ SPEC met" if last.passed else f"✗ SPEC {passed}/{len(last.checks)}"
+            text.append(f" · last: run {last.index + 1} {mark} · {last.points:.0f} pts")
+        else:
+            text.append(" · ready: press r to run")
+        if self._draft_differs():
+            text.append(" · controls changed", style="italic")
+        status.update(text)
+
+    def _draft_differs(self) -> bool:
+        outcomes = self.game.outcomes(self.number)
+        return bool(outcomes) and dict(outcomes[-1].controls) != self._draft
+
+    def _add_run_row(self, outcome: Any) -> None:
+        part = self.part
+        passed = sum(c.passed for c in outcome.checks)
+        verdict = "✓ PASS" if outcome.passed else f"✗ {passed}/{len(outcome.checks)}"
+        controls = " ".join(f"{k}={stepping.shown(part.control(k), v)}" for k, v in outcome.controls.items())
+        self.query_one("#runs", DataTable).add_row(
+            str(outcome.index + 1), verdict, f"{outcome.points:.0f}", controls, key=str(outcome.index)
+        )
+
+    def _show_hint(self, stepper: ControlStepper) -> None:
+        control = stepper.control
+        self.query_one("#hint", Static).update(f"{control.label}: {control.help} ({control.accepted()})")
+
+    # ------------------------------------------------------------------ events
+
+    def on_descendant_focus(self, event) -> None:
+        if isinstance(event.widget, ControlStepper):
+            self._show_hint(event.widget)
+
+    @on(ControlStepper.Changed)
+    def _control_changed(self, event: ControlStepper.Changed) -> None:
+        self._draft[event.stepper.control.name] = event.stepper.value
+        self._update_status()
+
+    @on(ControlStepper.EditRequested)
+    def _edit_control(self, event: ControlStepper.EditRequested) -> None:
+        from edgequest.tui.screens.dialogs import EditValueScreen
+
+        stepper = event.stepper
+
+        def done(raw: str | None) -> None:
+            if raw is None:
+                return
+            try:
+                stepper.value = stepper.control.coerce(raw if stepper.control.kind != "choice" else raw.strip())
+            except Exception as exc:
+                self.notify_error(exc)
+
+        self.app.push_screen(EditValueScreen(stepper.control, stepper.value), done)
+
+    def watch_simulating(self) -> None:
+        self.set_class(self.simulating, "-simulating")
+        if self.is_mounted:
+            self._update_status()
+            self.refresh_bindings()
+
+    def watch_peek_open(self, open_: bool) -> None:
+        self.set_class(open_, "-peek")
+        if open_ and self.is_mounted:
+            self._update_peek()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("run", "commit", "load_run") and self.simulating:
+            return None  # shown dimmed: not now, but soon
+        if action == "commit" and not self.game.outcomes(self.number):
+            return None
+        if action == "run" and self.game.runs_left(self.number) <= 0:
+            return None
+        return True
+
+    # ------------------------------------------------------------------ actions
+
+    def action_run(self) -> None:
+        if self.simulating:
+            return
+        if self.game.runs_left(self.number) <= 0:
+            self.notify(f"All {self.part.budget} runs are used: commit one (c).", severity="warning")
+            return
+        if self.session.read_only:
+            self.notify_error(self._read_only_error())
+            return
+        self.simulating = True
+        self._simulate(dict(self._draft))
+
+    def _read_only_error(self) -> Exception:
+        from edgequest.errors import SaveError
+
+        return SaveError(f"read-only: {self.session.holder} holds this save; close that session to play here")
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
+    def _simulate(self, controls: dict[str, Any]) -> None:
+        """Simulate off the screen's thread; the result comes back as a message.
+
+        While the run holds the GIL (pure-Python steps of a model), the screen's thread
+        waits up to the interpreter's switch interval (5 ms) every time it needs the GIL
+        back, and answering one key needs it many times: 5 ms becomes ~100 ms of lag. A
+        short switch interval during the run keeps keys answered in a few milliseconds,
+        at a small cost to the run; it is restored as soon as the run ends.
+        """
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(RUN_SWITCH_INTERVAL_S)
+        try:
+            outcome = self.session.run(self.number, controls)
+        except Exception as exc:  # shown as a notice; the game and the save are unchanged
+            self.post_message(RunFailed(exc))
+            return
+        finally:
+            sys.setswitchinterval(interval)
+        self.post_message(RunFinished(outcome))
+
+    @on(RunFinished)
+    async def _run_finished(self, message: RunFinished) -> None:
+        outcome = message.outcome
+        self.simulating = False
+        self._add_run_row(outcome)
+        await self._ensure_instruments(outcome.metrics)
+        self._refresh_results()
+        left = self.game.runs_left(self.number)
+        if left == 0:
+            self.notify(f"That was your last run: commit the design you stand by (c).", severity="warning")
+
+    @on(RunFailed)
+    def _run_failed(self, message: RunFailed) -> None:
+        self.simulating = False
+        self.notify_error(message.error)
+
+    async def _ensure_instruments(self, metrics) -> None:
+        """A run may measure more than expected (a crisis view): add its tab once."""
+        tabs = self.query_one("#views", TabbedContent)
+        for instrument in instruments_for(self.part, metrics):
+            if instrument.id not in self._instrument_ids:
+                await tabs.add_pane(self._pane(instrument), before="view-runs")
+
+    def action_commit(self) -> None:
+        from edgequest.tui.screens.dialogs import CommitScreen
+
+        if self.simulating or not self.game.outcomes(self.number):
+            return
+
+        def done(index: int | None) -> None:
+            if index is None:
+                return
+            try:
+                self.session.commit(self.number, index)
+            except Exception as exc:
+                self.notify_error(exc)
+                return
+            self.edge_app.show_current()
+
+        self.app.push_screen(CommitScreen(self.part, self.game.outcomes(self.number)), done)
+
+    def action_peek(self) -> None:
+        self.peek_open = not self.peek_open
+
+    def action_next_view(self) -> None:
+        tabs = self.query_one("#views", TabbedContent)
+        panes = [f"view-{i}" for i in self._instrument_ids] + ["view-runs", "view-numbers"]
+        if tabs.active in panes:
+            tabs.active = panes[(panes.index(tabs.active) + 1) % len(panes)]
+
+    def action_load_run(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        outcomes = self.game.outcomes(self.number)
+        if not outcomes:
+            return
+        index = table.cursor_row if 0 <= table.cursor_row < len(outcomes) else len(outcomes) - 1
+        for name, value in outcomes[index].controls.items():
+            self.query_one(f"#control-{name}", ControlStepper).value = value
+        self.notify(f"Controls of run {index + 1} loaded.")
+
+    def action_tracks(self) -> None:
+        self.edge_app.back_to_tracks()

@@ -1,0 +1,156 @@
+"""A real terminal: drive ``edgequest`` in tmux at 80x24 by keystrokes.
+
+Plays the first part of a track (the Lock, two runs, commit, the reveal, Reflect), quits
+with ctrl+q, starts the game again and checks that it lands where the player left off.
+With the campaign's mission files present it runs the real ``edgequest`` command; before
+they exist it runs the same launcher on the stand-in tracks. Skipped without tmux.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from edgequest.campaign import mission_paths
+from edgequest.saves.store import read_save, save_path
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+FAKE_LAUNCHER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.test_tui_fakes import FAKE_MODELS, TRACKS, mission_toml
+from edgequest.simulators import registry
+registry.MODELS.update(FAKE_MODELS)
+folder = Path({missions!r})
+folder.mkdir(exist_ok=True)
+for track in TRACKS:
+    (folder / (track + ".toml")).write_text(mission_toml(track))
+from edgequest.tui.launch import launch
+sys.exit(launch(track={track!r}, player="tmux", save_dir={saves!r}, seed=4, missions=folder))
+"""
+
+
+class Terminal:
+    """One tmux server of our own (its own socket), one 80x24 window."""
+
+    def __init__(self, tmp: Path):
+        self.socket = f"eq-{uuid.uuid4().hex[:8]}"
+        self.tmp = tmp
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        return done.stdout
+
+    def start(self, command: str) -> None:
+        env = "env TERM=xterm-256color COLORTERM= NO_COLOR= EDGEQUEST_PLAYER=tmux "
+        script = f"cd {shlex.quote(str(ROOT))} && {env}{command}; echo EXITED $?; sleep 60"
+        self.tmux("new-session", "-d", "-s", "eq", "-x", "80", "-y", "24", "bash", "-c", script)
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.tmux("send-keys", "-t", "eq", *(["-l"] if literal else []), *keys)
+        time.sleep(0.15)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "eq")
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    term = Terminal(tmp_path)
+    yield term
+    term.close()
+
+
+def _game_command(tmp_path: Path, track: str | None, monkeypatch) -> tuple[str, str, object]:
+    """The command to play, the track to play, and its mission (real campaign if present)."""
+    saves = tmp_path / "saves"
+    if mission_paths():
+        from edgequest.campaign import load_campaign
+
+        campaign = load_campaign()
+        track = track or next(iter(campaign))
+        command = (f"{shlex.quote(sys.executable)} -m edgequest --track {track} --player tmux "
+                   f"--save-dir {shlex.quote(str(saves))} --seed 4")
+        return command, track, campaign[track]
+    from tests.test_tui_fakes import FAKE_MODELS, mission_toml
+    from edgequest.campaign import load_mission_bytes
+    from edgequest.simulators import registry
+
+    track = track or "edge-guardian"
+    script = tmp_path / "launch.py"
+    script.write_text(FAKE_LAUNCHER.format(root=str(ROOT), missions=str(tmp_path / "missions"),
+                                           track=track, saves=str(saves)))
+    for name, model in FAKE_MODELS.items():  # only for loading the mission here
+        monkeypatch.setitem(registry.MODELS, name, model)
+    mission = load_mission_bytes(mission_toml(track).encode(), track)
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}", track, mission
+
+
+def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch):
+    command, track, mission = _game_command(tmp_path, None, monkeypatch)
+    part = mission.part(1)
+    terminal.start(command)
+    terminal.wait_for("Mission briefing")
+    terminal.keys("Enter")
+    terminal.wait_for("The Lock")
+    if part.lock.kind == "choice":
+        terminal.keys("Enter")
+    else:
+        terminal.keys(str(int(part.lock.min + (part.lock.max - part.lock.min) * 0.01) or 1), literal=True)
+        terminal.keys("Enter")
+    terminal.wait_for("Run 0/")
+    terminal.keys("r")
+    terminal.wait_for("last: run 1 ")
+    terminal.keys("Right")
+    terminal.keys("r")
+    terminal.wait_for("last: run 2 ")
+    terminal.keys("c")
+    terminal.wait_for("Commit the design")
+    terminal.keys("Enter")
+    terminal.wait_for("The reveal")
+    terminal.keys("Enter")
+    terminal.wait_for("Reflect · Part 1")
+    terminal.keys("Training stores gradients and optimizer state beside the weights.", literal=True)
+    terminal.keys("C-s")
+    shown = terminal.wait_for("Part 2/")
+    assert "Mission briefing" in shown
+    terminal.keys("C-q")
+    terminal.wait_for("EXITED 0")
+
+    save = read_save(save_path(tmp_path / "saves", "tmux", track))
+    first = save.record.parts[1]
+    assert len(first.runs) == 2 and first.commit == 1 and first.reflection.startswith("Training stores")
+
+    terminal.close()
+    again = Terminal(tmp_path)
+    try:
+        again.start(command)
+        shown = again.wait_for("Mission briefing")
+        assert "Part 2/" in shown  # it lands where the player left off
+        again.keys("C-q")
+        again.wait_for("EXITED 0")
+    finally:
+        again.close()
