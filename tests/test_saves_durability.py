@@ -203,3 +203,13 @@ def test_a_dropped_terminal_sends_sighup_and_the_game_saves(tmp_path):
     os.close(master)
     assert child.wait(timeout=30) == 128 + signal.SIGHUP
     assert out.read_text() == "saved\n"
+
+
+def test_the_previous_handlers_come_back_when_the_game_ends():
+    from edgequest.saves.hangup import install_hangup_handler
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    restore = install_hangup_handler(lambda: None)
+    assert signal.getsignal(signal.SIGTERM) is not before[0]
+    restore()
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)) == before

@@ -20,13 +20,14 @@ HANGUP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGHUP, signal.SIGTERM)
 
 def install_hangup_handler(
     save_now: Callable[[], None], signals: tuple[signal.Signals, ...] = HANGUP_SIGNALS
-) -> None:
+) -> Callable[[], None]:
     """On SIGHUP or SIGTERM: silence the terminal, call ``save_now()``, exit ``128 + signal``.
 
     ``save_now`` should write the save synchronously (``SaveSlot.write``); whatever it
     raises is swallowed, because there is nobody left to tell. Python runs signal
     handlers in the main thread, so call this from the main thread. A second signal
     arriving while the first is being handled is blocked or ignored: the save runs once.
+    Returns a function that puts the previous handlers back (for when the game ends).
     """
 
     handling: list[bool] = []
@@ -48,8 +49,13 @@ def install_hangup_handler(
             pass
         os._exit(128 + signum)
 
-    for sig in signals:
-        signal.signal(sig, handle)
+    previous = {sig: signal.signal(sig, handle) for sig in signals}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
 
 
 def silence_terminal() -> None:
