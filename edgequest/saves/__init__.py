@@ -1,1 +1,1 @@
-"""Saves: the input record <-> one file, atomic, locked, versioned."""
+"""Saves: the input record <-> one file, atomic, locked, versioned; saved on hangup."""

@@ -1,17 +1,18 @@
 """One save file per player and track: written atomically, held by one session at a time.
 
-Format (JSON, UTF-8), version 1::
+The format is documented in ``docs/saves.md``. In short (JSON, UTF-8, version 1)::
 
     {"format": "edgequest-save", "format_version": 1, "edgequest_version": "0.1.0",
      "mission": {"id": "cloud-titan", "sha256": "<sha-256 of the mission file's bytes>"},
-     "player": "ada", "created": "<ISO 8601 UTC>", "updated": "<ISO 8601 UTC>",
-     "record": {<edgequest.game.record.Record.to_dict()>}}
+     "player": "ada", "created": "<ISO 8601 with offset>", "updated": "<ISO 8601 with offset>",
+     "record": {<edgequest.game.record.Record.to_dict()>},
+     "display": {<optional: what the player last saw; never read by a grader>}}
 
-Only inputs are stored; a grader recomputes every outcome. Writes go to a temporary file
-in the same folder, are fsynced, renamed over the save with ``os.replace`` and the
-folder is fsynced, so a crash at any moment leaves the old save or the new one. A
-session holds ``<save>.lock`` with ``fcntl.lockf``; a second session is told who holds
-it and continues read-only.
+Only inputs are trusted; a grader recomputes every outcome from ``record``. Writes go to
+a temporary file in the same folder, are fsynced, renamed over the save with
+``os.replace`` and the folder is fsynced, so a crash at any moment leaves the old save or
+the new one. A session holds ``<save>.lock`` with ``fcntl.lockf``; a second session is
+told who holds it and continues read-only.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import json
 import os
 import re
 import socket
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from edgequest import __version__
 from edgequest.errors import SaveError
@@ -34,12 +36,22 @@ FORMAT = "edgequest-save"
 FORMAT_VERSION = 1
 MAX_SAVE_BYTES = 2_000_000  # a full campaign is a few kB; anything near this is not a save
 SAVE_DIR_ENV = "EDGEQUEST_SAVE_DIR"
+SAVE_SUFFIX = ".json"
+LOCK_SUFFIX = ".lock"
 _PLAYER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+_TRACK_RE = re.compile(r"^[a-z0-9-]{1,40}$")
+_TOP_KEYS = frozenset(
+    {"format", "format_version", "edgequest_version", "mission", "player", "created", "updated", "record", "display"}
+)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SaveData:
-    """A save's contents: who played which mission version, and the moves."""
+    """A save's contents: who played which mission version, and the moves.
+
+    ``display`` holds whatever the game chose to cache for its own screens (the scores
+    the player last saw, say). It is kept so a save round-trips, and ignored by graders.
+    """
 
     mission_id: str
     mission_sha256: str
@@ -49,9 +61,10 @@ class SaveData:
     record: Record
     edgequest_version: str = __version__
     format_version: int = FORMAT_VERSION
+    display: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format": FORMAT,
             "format_version": self.format_version,
             "edgequest_version": self.edgequest_version,
@@ -61,10 +74,32 @@ class SaveData:
             "updated": self.updated,
             "record": self.record.to_dict(),
         }
+        if self.display is not None:
+            data["display"] = dict(self.display)
+        return data
+
+    def to_bytes(self) -> bytes:
+        """The file's bytes: indented JSON, so a person can read (and diff) a save."""
+        try:
+            text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise SaveError(f"the save cannot be written as JSON ({exc})") from None
+        return text.encode("utf-8") + b"\n"
 
 
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def parse_time(text: str) -> _dt.datetime | None:
+    """An ISO 8601 time with a UTC offset, or None when ``text`` is not one."""
+    if not isinstance(text, str) or len(text) > 40:
+        return None
+    try:
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
 
 
 def default_save_dir() -> Path:
@@ -73,10 +108,15 @@ def default_save_dir() -> Path:
     return Path(env) if env else Path.cwd() / "saves"
 
 
+def resolve_save_dir(option: Path | None) -> Path:
+    """The save folder: ``--save-dir`` when given, else :func:`default_save_dir`."""
+    return option if option is not None else default_save_dir()
+
+
 def check_player(name: str) -> str:
     if not isinstance(name, str) or not _PLAYER_RE.match(name):
         raise SaveError(
-            f"player name {name!r} is not accepted; use 1 to 40 letters, digits, '.', '_' or '-', "
+            f"player name {name!r:.60} is not accepted; use 1 to 40 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
     return name
@@ -93,9 +133,9 @@ def default_player() -> str:
 def save_path(save_dir: Path, player: str, track: str) -> Path:
     """The save of ``player`` on ``track`` inside ``save_dir`` (names are checked)."""
     check_player(player)
-    if not re.match(r"^[a-z0-9-]{1,40}$", track):
-        raise SaveError(f"track id {track!r} cannot name a save file")
-    return save_dir / f"{player}__{track}.json"
+    if not isinstance(track, str) or not _TRACK_RE.match(track):
+        raise SaveError(f"track id {track!r:.60} cannot name a save file")
+    return save_dir / f"{player}__{track}{SAVE_SUFFIX}"
 
 
 def safe_target(save_dir: Path, path: Path) -> Path:
@@ -112,18 +152,67 @@ def safe_target(save_dir: Path, path: Path) -> Path:
 # ------------------------------------------------------------------ reading
 
 
+def read_save_bytes(path: Path) -> bytes:
+    """A save file's bytes, refusing links, folders, devices and oversized files.
+
+    ``O_NOFOLLOW`` refuses a link at the last step of the path without a race, and
+    ``O_NONBLOCK`` keeps a FIFO planted where a save should be from hanging a grader.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise SaveError(f"{path}: is a symbolic link; give the save file itself") from None
+        if exc.errno == errno.ENOENT:
+            raise SaveError(f"{path}: no such file") from None
+        raise SaveError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise SaveError(f"{path}: is a folder, not a save file")
+        if not stat.S_ISREG(info.st_mode):
+            raise SaveError(f"{path}: is not a regular file (a device or a pipe?); a save is a plain file")
+        if info.st_size > MAX_SAVE_BYTES:
+            raise SaveError(f"{path}: {info.st_size} bytes; a save is at most {MAX_SAVE_BYTES} bytes")
+        chunks = []
+        remaining = MAX_SAVE_BYTES + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise SaveError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
+def read_save(path: Path) -> SaveData:
+    """Read and validate one save file; raise :class:`SaveError` saying what and where."""
+    return parse_save(read_save_bytes(path), str(path))
+
+
 def parse_save(raw: bytes, name: str = "save") -> SaveData:
     """Validate a save's bytes; raise :class:`SaveError` saying what is wrong and where."""
     if len(raw) > MAX_SAVE_BYTES:
         raise SaveError(f"{name}: {len(raw)} bytes; a save is at most {MAX_SAVE_BYTES} bytes")
+    if not raw.strip():
+        raise SaveError(f"{name}: the file is empty; expected a JSON save")
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError as exc:
         raise SaveError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        ended = exc.pos >= len(raw.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
+        hint = " (the file is cut short)" if ended else ""
+        raise SaveError(f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from None
     except (ValueError, RecursionError) as exc:
-        raise SaveError(f"{name}: not valid JSON ({exc})") from None
+        raise SaveError(f"{name}: not valid JSON ({str(exc)[:120]})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise SaveError(f"{name}: not an EdgeQuest save (no \"format\": \"{FORMAT}\")")
+        raise SaveError(f"{name}: not an EdgeQuest save (no \"format\": \"{FORMAT}\" at the top)")
     version = data.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise SaveError(f"{name}: format_version: expected an integer, found {version!r:.40}")
@@ -132,66 +221,89 @@ def parse_save(raw: bytes, name: str = "save") -> SaveData:
             f"{name}: format_version {version} is newer than this EdgeQuest reads ({FORMAT_VERSION}); upgrade EdgeQuest"
         )
     data = migrate(data, version, name)
-    allowed = {"format", "format_version", "edgequest_version", "mission", "player", "created", "updated", "record"}
-    unknown = sorted(str(k) for k in data if k not in allowed)
+    unknown = sorted(str(k) for k in data if k not in _TOP_KEYS)
     if unknown:
-        raise SaveError(f"{name}: unknown key {unknown[0]!r:.60}; accepted: {', '.join(sorted(allowed))}")
+        raise SaveError(f"{name}: unknown key {unknown[0]!r:.60}; accepted: {', '.join(sorted(_TOP_KEYS))}")
     mission = data.get("mission")
     if not isinstance(mission, dict) or set(mission) != {"id", "sha256"}:
-        raise SaveError(f"{name}: mission: expected {{\"id\": ..., \"sha256\": ...}}")
+        raise SaveError(f"{name}: mission: expected {{\"id\": ..., \"sha256\": ...}}, found {_kind(mission)}")
+    mission_id = mission["id"]
+    if not isinstance(mission_id, str) or not _TRACK_RE.match(mission_id):
+        raise SaveError(f"{name}: mission.id: expected a track id, found {mission_id!r:.60}")
     sha = mission["sha256"]
     if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
         raise SaveError(f"{name}: mission.sha256: expected 64 hex digits, found {sha!r:.70}")
     for key in ("edgequest_version", "player", "created", "updated"):
         if not isinstance(data.get(key), str) or len(data[key]) > 100:
             raise SaveError(f"{name}: {key}: expected text, found {data.get(key)!r:.40}")
-    check_player(data["player"])
+    for key in ("created", "updated"):
+        if parse_time(data[key]) is None:
+            raise SaveError(f"{name}: {key}: expected an ISO 8601 time with a UTC offset, found {data[key]!r:.40}")
+    try:
+        check_player(data["player"])
+    except SaveError as exc:
+        raise SaveError(f"{name}: player: {exc}") from None
+    display = data.get("display")
+    if display is not None and not isinstance(display, dict):
+        raise SaveError(f"{name}: display: expected a table (or nothing), found {_kind(display)}")
     record = Record.from_dict(data.get("record"), f"{name}: record")
-    if record.track != mission["id"]:
-        raise SaveError(f"{name}: record.track {record.track!r} differs from mission.id {mission['id']!r}")
+    if record.track != mission_id:
+        raise SaveError(f"{name}: record.track {record.track!r:.60} differs from mission.id {mission_id!r}")
     return SaveData(
-        mission_id=mission["id"], mission_sha256=sha, player=data["player"], created=data["created"],
+        mission_id=mission_id, mission_sha256=sha, player=data["player"], created=data["created"],
         updated=data["updated"], record=record, edgequest_version=data["edgequest_version"],
-        format_version=FORMAT_VERSION,
+        format_version=FORMAT_VERSION, display=display,
     )
+
+
+# Each released format version N < FORMAT_VERSION gets one step N -> N + 1 here, and a
+# sample save of version N stays in tests/fixtures/saves/v<N>/ for as long as EdgeQuest
+# reads it. A step takes the parsed JSON of version N and returns version N + 1's.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 def migrate(data: dict[str, Any], version: int, name: str) -> dict[str, Any]:
     """Bring an older save up to the current format, one version at a time.
 
-    Version 1 is the first format, so there is nothing to migrate yet; a future version 2
-    adds a ``_migrate_1_to_2`` step here and keeps a version-1 sample save in the tests.
+    Version 1 is the first format, so there is nothing to migrate yet; see
+    ``docs/saves.md`` for how a version 2 adds its step to :data:`MIGRATIONS`.
     """
     if version < 1:
-        raise SaveError(f"{name}: format_version {version} was never a save format")
+        raise SaveError(f"{name}: format_version {version} was never a save format; expected 1 to {FORMAT_VERSION}")
+    while version < FORMAT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:  # pragma: no cover - a release without its step fails the fixture tests
+            raise SaveError(f"{name}: no migration from format_version {version}")
+        data = step(data)
+        version += 1
+        data["format_version"] = version
     return data
-
-
-def read_save(path: Path) -> SaveData:
-    if path.is_symlink():
-        raise SaveError(f"{path}: is a symbolic link; give the save file itself")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_SAVE_BYTES + 1)
-    except IsADirectoryError:
-        raise SaveError(f"{path}: is a folder, not a save file") from None
-    except OSError as exc:
-        raise SaveError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return parse_save(raw, str(path))
 
 
 def _refuse_constant(token: str) -> Any:
     raise ValueError(f"{token} is not a number a save may hold")
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return {dict: "a table", list: "a list"}[type(value)]
+    return f"{value!r:.40}"
+
+
 # ------------------------------------------------------------------ writing
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
+
+    The temporary file lives in the same folder (``os.replace`` is atomic only within
+    one file system) and starts with a dot, so folder scans skip it; the folder is
+    fsynced after the rename so the new name itself survives a power cut.
+    """
     folder = path.parent
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -211,20 +323,29 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+# POSIX record locks belong to the process, not to a descriptor: a second lockf in the
+# same process succeeds, and closing *any* descriptor of the file drops the lock. So a
+# process remembers which saves it holds and never touches their lock files twice.
+_HELD: dict[Path, "SaveSlot"] = {}
+
+
 class SaveSlot:
     """A player's save on one track, held by this session (or read-only if another holds it).
 
     Use :meth:`open`, then :meth:`load` once and :meth:`write` after every action;
-    :meth:`close` releases the lock.
+    :meth:`close` releases the lock. When :attr:`read_only` is true, :attr:`holder`
+    says who holds the save (player, host, process, since when).
     """
 
     def __init__(self, save_dir: Path, player: str, track: str):
         self.save_dir = save_dir
         self.player = check_player(player)
+        self.track = track
         self.path = save_path(save_dir, player, track)
         self.read_only = False
         self.holder: str | None = None
         self._lock_fd: int | None = None
+        self._key: Path | None = None
         self.created: str | None = None
 
     @classmethod
@@ -235,26 +356,38 @@ class SaveSlot:
         except OSError as exc:
             raise SaveError(f"{save_dir}: cannot create the save folder ({exc.strerror or exc})") from None
         if save_dir.is_symlink() or not save_dir.is_dir():
-            raise SaveError(f"{save_dir}: the save folder must be a plain folder")
-        safe_target(save_dir, slot.path)
+            raise SaveError(f"{save_dir}: the save folder must be a plain folder, not a link or a file")
+        slot._key = safe_target(save_dir, slot.path)
         slot._acquire()
         return slot
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + LOCK_SUFFIX)
 
     def _acquire(self) -> None:
         import fcntl
 
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        assert self._key is not None
+        other = _HELD.get(self._key)
+        if other is not None:
+            self.read_only = True
+            self.holder = f"this same program (another window on {self.path.name})"
+            return
+        lock_path = self.lock_path
         if lock_path.is_symlink():
             raise SaveError(f"{lock_path}: is a symbolic link; remove it")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise SaveError(f"{lock_path}: cannot open the lock ({exc.strerror or exc})") from None
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                os.close(fd)
-                raise SaveError(f"{lock_path}: cannot lock ({exc.strerror})") from None
             try:
-                self.holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another session"
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise SaveError(f"{lock_path}: cannot lock ({exc.strerror})") from None
+                self.holder = os.pread(fd, 300, 0).decode("utf-8", "replace").strip() or "another session"
             finally:
                 os.close(fd)
             self.read_only = True
@@ -263,27 +396,59 @@ class SaveSlot:
         os.ftruncate(fd, 0)
         os.pwrite(fd, holder.encode(), 0)
         self._lock_fd = fd
+        _HELD[self._key] = self
+        self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete temporary files a killed session left behind (only the lock holder may)."""
+        prefix = f".{self.path.name}."
+        try:
+            names = os.listdir(self.path.parent)
+        except OSError:
+            return
+        for entry in names:
+            if entry.startswith(prefix) and entry.endswith(".tmp"):
+                try:
+                    os.unlink(self.path.parent / entry)
+                except OSError:
+                    pass
 
     def load(self) -> SaveData | None:
         """The saved game, or None when there is none yet."""
-        if not self.path.exists():
+        if not os.path.lexists(self.path):
             return None
         save = read_save(self.path)
         self.created = save.created
         return save
 
-    def write(self, mission_id: str, mission_sha256: str, record: Record) -> None:
+    def write(
+        self, mission_id: str, mission_sha256: str, record: Record, display: Mapping[str, Any] | None = None
+    ) -> None:
+        """Save ``record`` now (atomically). ``display`` is cached for screens, never graded."""
         if self.read_only:
             raise SaveError(f"{self.path}: read-only; {self.holder} holds this save")
+        if self._lock_fd is None:
+            raise SaveError(f"{self.path}: this session has closed the save")
         stamp = now_iso()
+        if self.created is None:
+            try:
+                self.load()
+            except SaveError:
+                pass
         self.created = self.created or stamp
         save = SaveData(mission_id=mission_id, mission_sha256=mission_sha256, player=self.player,
-                        created=self.created, updated=stamp, record=record)
-        payload = json.dumps(save.to_dict(), indent=1, ensure_ascii=False).encode("utf-8")
-        write_atomic(self.path, payload)
+                        created=self.created, updated=stamp, record=record,
+                        display=dict(display) if display is not None else None)
+        payload = save.to_bytes()
+        try:
+            write_atomic(self.path, payload)
+        except OSError as exc:
+            raise SaveError(f"{self.path}: cannot be saved ({exc.strerror or exc}); your moves are still in memory") from None
 
     def close(self) -> None:
         if self._lock_fd is not None:
+            if self._key is not None and _HELD.get(self._key) is self:
+                del _HELD[self._key]
             os.close(self._lock_fd)  # closing the descriptor releases the lockf lock
             self._lock_fd = None
 

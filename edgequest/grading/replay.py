@@ -1,0 +1,137 @@
+"""Replay a record part by part through the game core, and the ``edgequest replay`` command.
+
+:meth:`Game.replay` stops at the first move the rules refuse, which is right for loading
+a save to play on. A grader needs more: which *part* broke, so that the parts before it
+still earn their points and the broken one is reported "not gradable" with the reason.
+:func:`replay_record` therefore makes the same calls as :meth:`Game.replay`, in the same
+order, but catches the refusal per part. Later parts need the broken one finished (the
+rules open parts in order), so moves recorded for them are refused too, saying why.
+``tests/test_replay.py`` checks that both replays agree on every record.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgequest.campaign.schema import Mission
+from edgequest.errors import EdgeQuestError, GameError
+from edgequest.game.play import Game
+from edgequest.game.record import PartRecord, Record
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A game rebuilt from a record, with what could not be replayed and why."""
+
+    game: Game
+    part_problems: dict[int, str] = field(default_factory=dict)
+    save_problems: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.part_problems and not self.save_problems
+
+
+def replay_record(mission: Mission, record: Record) -> Replay:
+    """Replay every move of ``record`` on ``mission``; refusals are collected, not raised."""
+    if record.track != mission.id:
+        raise GameError(f"the record is for track {record.track!r}, not {mission.id!r}")
+    game = Game(mission, record.seed)
+    numbers = set(game.part_numbers)
+    save_problems = [
+        f"record.parts.{n}: track {mission.id!r} has no part {n} (its parts are "
+        + ", ".join(map(str, sorted(numbers))) + ")"
+        for n in sorted(set(record.parts) - numbers)
+    ]
+    part_problems: dict[int, str] = {}
+    broken: int | None = None
+    for number in game.part_numbers:
+        rec = record.parts.get(number)
+        if rec is None or _is_empty(rec):
+            continue
+        if broken is not None:
+            part_problems[number] = (
+                f"part {number}: moves were recorded after part {broken}, which could not be replayed"
+            )
+            continue
+        try:
+            _replay_part(game, number, rec)
+        except GameError as exc:
+            part_problems[number] = f"part {number}: {_strip_part(exc, number)}"
+            broken = number
+    if record.ledger is not None:
+        if broken is not None:
+            save_problems.append(f"the Ledger was recorded after part {broken}, which could not be replayed")
+        else:
+            try:
+                game.write_ledger(record.ledger)
+            except GameError as exc:
+                save_problems.append(str(exc))
+    return Replay(game=game, part_problems=part_problems, save_problems=tuple(save_problems))
+
+
+def _is_empty(rec: PartRecord) -> bool:
+    return rec.lock is None and not rec.runs and rec.commit is None and rec.reflection is None
+
+
+def _replay_part(game: Game, number: int, rec: PartRecord) -> None:
+    """The moves of one part, in the order the rules allow them (as :meth:`Game.replay`).
+
+    Raises :class:`GameError` naming the move; the caller prefixes the part.
+    """
+    if rec.lock is not None:
+        game.answer_lock(number, rec.lock)
+    else:
+        raise GameError("moves were recorded before the Lock was answered")
+    for i, controls in enumerate(rec.runs):
+        try:
+            game.run(number, controls)
+        except GameError as exc:
+            raise GameError(f"run {i + 1}: {_strip_part(exc, number)}") from None
+    if rec.commit is not None:
+        try:
+            game.commit(number, rec.commit)
+        except GameError as exc:
+            raise GameError(f"commit: {_strip_part(exc, number)}") from None
+    elif rec.reflection is not None:
+        raise GameError("a reflection was recorded before a design was committed")
+    if rec.reflection is not None:
+        game.reflect(number, rec.reflection)
+
+
+def _strip_part(exc: Exception, number: int) -> str:
+    text = str(exc)
+    prefix = f"part {number}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+# ------------------------------------------------------------------ the command
+
+
+def replay_command(path: Path, as_json: bool = False) -> int:
+    """``edgequest replay SAVE``: print every run, part by part, with the score it earned.
+
+    A save that cannot be read or whose mission version is unknown is bad input (exit 2,
+    one line on stderr). A save whose moves break the rules is printed as far as it
+    replays, and the reason goes to stderr with exit status 2.
+    """
+    from edgequest.grading.formats import replay_text
+    from edgequest.grading.library import MissionLibrary
+    from edgequest.grading.verdict import grade_file
+
+    grade = grade_file(Path(path), MissionLibrary(), detail=True)
+    if not grade.parts:
+        raise EdgeQuestError(grade.reason or f"{path}: cannot be replayed")
+    if as_json:
+        from edgequest.grading.formats import dumps
+
+        print(dumps(grade.to_dict(detail=True)))
+    else:
+        print(replay_text(grade))
+    if not grade.gradable:
+        sys.stdout.flush()
+        print(f"edgequest: error: {path}: not gradable: {grade.reason}", file=sys.stderr)
+        return 2
+    return 0
