@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--histogram", action="store_true", help="draw the class's score distributions")
     grade.add_argument("--submission-metadata", type=Path, default=None, metavar="FILE",
                        help="Gradescope submission_metadata.json (for lateness)")
+    grade.add_argument("--deadline", default=None, metavar="TIME",
+                       help="due time, ISO 8601 with a UTC offset (default: $EDGEQUEST_DEADLINE, "
+                       "else the Gradescope metadata's due date)")
 
     missions = sub.add_parser("missions", help="list or validate mission files",
                               description="List the campaign's tracks, or validate mission files.")

@@ -225,6 +225,7 @@ def test_replay_refuses_illegal_records(game, toy_mission, edit, message):
         ({"track": "t", "seed": True, "parts": {}}, "seed"),
         ({"track": "", "seed": 1, "parts": {}}, "track"),
         ({"track": "t", "seed": 1, "parts": {"x": {}}}, "part numbers"),
+        ({"track": "t", "seed": 1, "parts": {"01": {}}}, "part numbers"),
         ({"track": "t", "seed": 1, "parts": {"1": {"runs": "many"}}}, "runs"),
         ({"track": "t", "seed": 1, "parts": {"1": {"runs": [{"size": float("nan")}]}}}, "runs\\[0\\].size"),
         ({"track": "t", "seed": 1, "parts": {"1": {"runs": [{}] * 101}}}, "at most 100 runs"),

@@ -377,10 +377,11 @@ from edgequest.simulators import registry
 registry.MODELS.update(FAKE_MODELS)
 from edgequest.campaign import load_mission
 from edgequest.session import Session
-from edgequest.tui.launch import install_hangup_handler
+from edgequest.saves.hangup import install_hangup_handler
+from edgequest.tui.launch import save_and_release
 s = Session.open(load_mission(Path({str(mission_file)!r})), Path({str(tmp_path)!r}), "ada", seed=9)
 s.lock(1, 10)
-install_hangup_handler(lambda: s)
+install_hangup_handler(save_and_release(lambda: s))
 print("ready", flush=True)
 time.sleep(30)
 """

@@ -75,7 +75,7 @@ class Record:
             raise SaveError(f"{where}.parts: expected at most 20 parts, found {len(parts_data)}")
         parts: dict[int, PartRecord] = {}
         for key, value in parts_data.items():
-            if not isinstance(key, str) or not key.isdigit() or not 1 <= int(key) <= 99:
+            if not isinstance(key, str) or not key.isdigit() or key != str(int(key)) or not 1 <= int(key) <= 99:
                 raise SaveError(f"{where}.parts: expected part numbers 1 to 99, found {_show(key)}")
             parts[int(key)] = _part_from_dict(value, f"{where}.parts.{key}")
         ledger = _text(obj.get("ledger"), f"{where}.ledger")

@@ -9,14 +9,11 @@ without writing to the terminal, which may be gone.
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 from typing import Callable
 
 from edgequest.errors import EdgeQuestError
-
-_HANGUP_SIGNALS = ("SIGHUP", "SIGTERM")
+from edgequest.saves.hangup import install_hangup_handler
 
 
 def launch(
@@ -49,7 +46,7 @@ def launch(
     from edgequest.tui.app import EdgeQuestApp
 
     app = EdgeQuestApp(campaign, folder, player, seed=seed, track=track, session=session)
-    restore = install_hangup_handler(lambda: app.session)
+    restore = install_hangup_handler(save_and_release(lambda: app.session))
     try:
         status = app.run()
     finally:
@@ -71,33 +68,13 @@ def _check_folder(folder: Path) -> None:
         raise SaveError(f"{folder}: the save folder must be a plain folder")
 
 
-def install_hangup_handler(current_session: Callable[[], object]) -> Callable[[], None]:
-    """On SIGHUP/SIGTERM: save through the session, release it, exit; print nothing.
+def save_and_release(current_session: Callable[[], object]) -> Callable[[], None]:
+    """What a hang-up must do: write the current session's save and let the lock go."""
 
-    The terminal may be gone, so nothing is written to it (a write could block or raise);
-    ``os._exit`` skips the app's terminal restore for the same reason. Every move is saved
-    as it is made, so this save only makes sure the last one is on disk.
-    Returns a function that puts the previous handlers back.
-    """
-    previous = {}
-
-    def handler(signum: int, frame: object) -> None:
+    def save_now() -> None:
         session = current_session()
-        try:
-            if session is not None:
-                session.save()  # type: ignore[attr-defined]
-                session.close()  # type: ignore[attr-defined]
-        except BaseException:
-            pass
-        os._exit(128 + signum)
+        if session is not None:
+            session.save()  # type: ignore[attr-defined]
+            session.close()  # type: ignore[attr-defined]
 
-    for name in _HANGUP_SIGNALS:
-        signum = getattr(signal, name, None)
-        if signum is not None:
-            previous[signum] = signal.signal(signum, handler)
-
-    def restore() -> None:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-    return restore
+    return save_now
