@@ -142,8 +142,19 @@ async def test_play_part_one_by_keys_and_the_save_replays_to_the_shown_score(kin
     assert save.record.parts[1].to_dict() == played.to_dict()
     assert set(save.record.parts) == {1}
     replayed = Game.replay(mission, save.record)
-    # `edgequest grade` is not on this branch yet: the grader replays through this same core.
     assert round(replayed.score(1).points, 1) == shown
+    if kind == "real":  # the real autograder, in its own process, grades the save to the same score
+        import json
+        import subprocess
+        import sys
+
+        results = tmp_path / "results.json"
+        done = subprocess.run([sys.executable, "-m", "edgequest", "grade", str(tmp_path), "--format", "json",
+                               "--results", str(results)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and done.stderr == ""
+        graded = json.loads(results.read_text())["saves"][0]
+        assert graded["status"] == "graded"
+        assert round(graded["parts"][0]["points"], 1) == shown
 
 
 @run_async
