@@ -25,6 +25,8 @@ from edgequest.engine.federated_data import FederatedDataset, city_fleet  # noqa
 from edgequest.engine.fedavg import communication_gb, run_fedavg  # noqa: E402
 from edgequest.engine.gossip import run_gossip  # noqa: E402
 
+from _timing import median_seconds, print_budget_table  # noqa: E402
+
 #: The largest settings we propose the game allows for part 2 and 3.
 LARGEST = dict(rounds=100, clients=50, local_epochs=10)
 BATCH_SIZE = 16
@@ -72,16 +74,6 @@ def cases() -> list[tuple[str, Callable[[], object], float]]:
     ]
 
 
-def median_seconds(fn: Callable[[], object], repeats: int = 7) -> float:
-    fn()  # warm-up: first-call allocations, BLAS thread start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def numpy_batched_matmul_gflops(batch: int, m: int, k: int, n: int, repeats: int = 200) -> float:
     """numpy's rate on (batch, m, k) @ (batch, k, n) float32 products, GFLOP/s."""
     rng = np.random.default_rng(0)
@@ -98,15 +90,9 @@ def numpy_batched_matmul_gflops(batch: int, m: int, k: int, n: int, repeats: int
     return 2.0 * batch * m * k * n / statistics.median(best) / 1e9
 
 
-def _table(rows: list[tuple[str, float, float]]) -> None:
-    print(f"{'case':34s} {'median ms':>10s} {'budget ms':>10s} {'ratio':>6s}")
-    for name, seconds, budget in rows:
-        print(f"{name:34s} {seconds * 1e3:10.1f} {budget * 1e3:10.1f} {seconds / budget:6.2f}")
-
-
 def main(argv: list[str]) -> int:
     rows = [(name, median_seconds(fn), budget) for name, fn, budget in cases()]
-    _table(rows)
+    print_budget_table(rows)
 
     data = _fleet()
     result = _fedavg(data)()

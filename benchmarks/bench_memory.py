@@ -10,9 +10,7 @@ build of the Llama-3-70B table (first use in a process, cached after) also gets 
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +21,8 @@ from edgequest.engine import architectures  # noqa: E402
 from edgequest.engine.architectures import ARCHITECTURE_NAMES, get_architecture  # noqa: E402
 from edgequest.engine.energy import adaptation_energy  # noqa: E402
 from edgequest.engine.memory import mcu_training_memory, supported_methods, training_memory  # noqa: E402
+
+from _timing import median_seconds, print_budget_table  # noqa: E402
 
 WATERFALL_BUDGET_S = 0.005
 ENERGY_BUDGET_S = 0.005
@@ -87,26 +87,9 @@ def cases() -> list[tuple[str, Callable[[], object], float]]:
     return out
 
 
-def _median_s(function: Callable[[], object], repeats: int) -> float:
-    function()  # warm-up (also fills the architecture cache)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def main(repeats: int = 21) -> int:
-    rows = [(name, _median_s(fn, repeats), budget) for name, fn, budget in cases()]
-    width = max(len(name) for name, _, _ in rows)
-    print(f"{'case':<{width}}  {'median ms':>9}  {'budget ms':>9}  {'ratio':>6}")
-    over = 0
-    for name, median, budget in rows:
-        ratio = median / budget
-        over += ratio > 1
-        print(f"{name:<{width}}  {median * 1e3:9.3f}  {budget * 1e3:9.1f}  {ratio:6.3f}")
-    return 1 if over else 0
+    rows = [(name, median_seconds(fn, repeats), budget) for name, fn, budget in cases()]
+    return 1 if print_budget_table(rows) else 0
 
 
 if __name__ == "__main__":

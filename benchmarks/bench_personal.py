@@ -10,9 +10,7 @@ gets 15 ms, and Che's approximation alone over a million adapters 10 ms.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +25,8 @@ from edgequest.engine.adapter_cache import (  # noqa: E402
     zipf_popularity,
 )
 from edgequest.engine.personalization import personalize  # noqa: E402
+
+from _timing import median_seconds, print_budget_table  # noqa: E402
 
 PERSONALIZE_BUDGET_S = 0.020
 ADAPTER_CACHE_BUDGET_S = 0.015
@@ -75,28 +75,12 @@ def cases() -> list[tuple[str, Callable[[], object], float]]:
     return out
 
 
-def _median_s(function: Callable[[], object], repeats: int) -> float:
-    function()  # warm-up
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="timed calls per case")
     args = parser.parse_args(argv)
-    rows = [(name, _median_s(fn, args.repeats), budget) for name, fn, budget in cases()]
-    width = max(len(name) for name, _, _ in rows)
-    print(f"{'case':<{width}}  {'median ms':>9}  {'budget ms':>9}  {'ratio':>5}")
-    for name, median_s, budget_s in rows:
-        print(
-            f"{name:<{width}}  {median_s * 1e3:9.2f}  {budget_s * 1e3:9.1f}  "
-            f"{median_s / budget_s:5.2f}"
-        )
+    rows = [(name, median_seconds(fn, args.repeats), budget) for name, fn, budget in cases()]
+    print_budget_table(rows)
     return 0
 
 

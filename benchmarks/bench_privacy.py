@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgequest.engine.privacy import epsilon, noise_multiplier_for  # noqa: E402
+
+from _timing import median_seconds, print_budget_table  # noqa: E402
 
 DELTA = 1e-5
 GRID_Q = (0.001, 0.01, 0.1, 0.5, 1.0)
@@ -49,16 +50,6 @@ def cases() -> list[tuple[str, Callable[[], object], float]]:
     ]
 
 
-def _median_s(function: Callable[[], object], repeats: int) -> float:
-    function()  # warm-up
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def _dp_accounting_epsilon() -> Callable[[float, float, int], float] | None:
     try:
         import dp_accounting
@@ -78,29 +69,21 @@ def _dp_accounting_epsilon() -> Callable[[float, float, int], float] | None:
 
 
 def main() -> None:
-    rows = []
-    for name, function, budget_s in cases():
-        median_s = _median_s(function, repeats=7)
-        rows.append((name, median_s * 1e3, budget_s * 1e3))
+    rows = [(name, median_seconds(function, repeats=7), budget_s) for name, function, budget_s in cases()]
 
     grid = _grid()
-    per_case_s = [_median_s(lambda c=c: epsilon(*c, DELTA), repeats=3) for c in grid]
+    per_case_s = [median_seconds(lambda c=c: epsilon(*c, DELTA), repeats=3) for c in grid]
     grid_median_ms = statistics.median(per_case_s) * 1e3
-    rows.append((f"privacy.epsilon grid median ({len(grid)} cases)", grid_median_ms,
-                 EPSILON_BUDGET_S * 1e3))
-    rows.append(("privacy.epsilon grid worst case", max(per_case_s) * 1e3,
-                 EPSILON_BUDGET_S * 1e3))
-
-    width = max(len(r[0]) for r in rows)
-    print(f"{'name':<{width}}  {'median ms':>10}  {'budget ms':>10}  {'ratio':>6}")
-    for name, median_ms, budget_ms in rows:
-        print(f"{name:<{width}}  {median_ms:10.3f}  {budget_ms:10.1f}  {median_ms / budget_ms:6.2f}")
+    rows.append((f"privacy.epsilon grid median ({len(grid)} cases)", statistics.median(per_case_s),
+                 EPSILON_BUDGET_S))
+    rows.append(("privacy.epsilon grid worst case", max(per_case_s), EPSILON_BUDGET_S))
+    print_budget_table(rows)
 
     reference = _dp_accounting_epsilon()
     if reference is None:
         print("dp-accounting not importable: reference timing skipped")
         return
-    reference_s = [_median_s(lambda c=c: reference(*c), repeats=1) for c in grid]
+    reference_s = [median_seconds(lambda c=c: reference(*c), repeats=1) for c in grid]
     reference_median_ms = statistics.median(reference_s) * 1e3
     speedups = [r / o for r, o in zip(reference_s, per_case_s)]
     print(

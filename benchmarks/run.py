@@ -1,0 +1,610 @@
+"""Every budget of DESIGN.md section 7, measured in one command, beside a reference.
+
+    python benchmarks/run.py              # the whole table, under two minutes on 2 cores
+    python benchmarks/run.py --quick      # fewer repeats, about half the time
+    python benchmarks/run.py --only part  # only rows whose budget or case name has "part"
+    python benchmarks/run.py --markdown   # the same table as Markdown (docs/benchmarks.md)
+
+A budget is a number on one machine; a reader on another machine needs to know how fast
+that machine is at the same kind of work. So each budget is printed next to a reference
+measured in the same run: a bare Textual app's start-up for the first screen (and its
+resident memory for the session's), numpy's batched small-matmul rate for simulation runs,
+and dp-accounting's RDP accountant for ``epsilon()`` when it is installed. The ratio to the
+reference travels between machines far better than the median does.
+
+Every case of every ``benchmarks/bench_*.py`` is run (one warm-up call, then repeats, the
+median and the min-max spread); cases that measure a design budget are shown under it,
+the others under "components" with their own budgets. The simulation runs are timed
+through the game core (``simulate_design``) at each part's largest settings. Exit status
+is 0 even when a budget is missed: the row says OVER.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+for _folder in (ROOT, BENCH):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
+from _timing import format_seconds, render_table, spread, time_calls  # noqa: E402
+
+# The rows of DESIGN.md section 7, and the two budgets the privacy issue added.
+FIRST_SCREEN = "`edgequest` to the first screen <= 0.6 s median"
+ONE_RUN = "one run (simulation + score), largest settings: any part <= 250 ms, part 1 <= 50 ms"
+CALIBRATED_RUN = "part-3 run with its noise calibration <= 300 ms"
+EPSILON = "privacy accountant: epsilon() <= 5 ms a call"
+KEYPRESS = "keypress to screen while a run simulates < 50 ms (every press)"
+MEMORY = "resident memory of a playing session <= 80 MiB"
+IDLE = "idle CPU of a session left open ~0 (<= 20 ms CPU in 4 s)"
+GRADING = "grading: one complete save <= 3 s; a folder of saves uses every core"
+COMPONENTS = "components: the engine's and the game's own budgets"
+
+RUN_BUDGET_S = 0.250
+PART1_BUDGET_S = 0.050
+CALIBRATED_BUDGET_S = 0.300
+RUN_SEED = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to measure: repeats per case and the time a slow case may take."""
+
+    repeats: int = 7
+    min_repeats: int = 3
+    time_limit_s: float = 1.5
+    quick: bool = False
+
+    def scaled(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+QUICK = Settings(repeats=3, min_repeats=2, time_limit_s=0.5, quick=True)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A measure of the machine itself, to hold a budget's median against."""
+
+    name: str
+    measure: Callable[[Settings], list[float]]
+    show: Callable[[float], str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a case measured against a budget.
+
+    ``measure`` returns samples in ``unit`` ("s" wall seconds, "MiB", "cpu" CPU seconds).
+    ``judge`` is "median" or "max" (every sample must fit). With ``budget_times_reference``,
+    the budget is that many times the reference's median (the folder of saves, whose
+    budget is a share of the one-core time).
+    """
+
+    section: str
+    name: str
+    key: str
+    measure: Callable[[Settings], list[float]]
+    budget: float
+    unit: str = "s"
+    judge: str = "median"
+    reference: Reference | None = None
+    budget_times_reference: bool = False
+
+
+@dataclass
+class Result:
+    row: Row
+    samples: list[float] = field(default_factory=list)
+    reference: float | None = None
+    error: str | None = None
+
+    @property
+    def value(self) -> float:
+        if not self.samples:
+            return float("nan")
+        return max(self.samples) if self.row.judge == "max" else statistics.median(self.samples)
+
+    @property
+    def budget(self) -> float:
+        if self.row.budget_times_reference:
+            return self.row.budget * self.reference if self.reference else float("nan")
+        return self.row.budget
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "ERROR"
+        return "OK" if self.value <= self.budget else "OVER"
+
+
+def show(value: float, unit: str) -> str:
+    if value != value:
+        return "-"
+    if unit == "MiB":
+        return f"{value:.1f} MiB"
+    if unit == "cpu":
+        return format_seconds(value) + " CPU"
+    return format_seconds(value)
+
+
+def span(low: float, high: float, unit: str) -> str:
+    """"low-high" with the unit once when both ends share it: "12.1-13.0 ms"."""
+    a, b = show(low, unit), show(high, unit)
+    a_number, _, a_unit = a.partition(" ")
+    b_number, _, b_unit = b.partition(" ")
+    return f"{a_number}-{b}" if a_unit == b_unit else f"{a}-{b}"
+
+
+# ----------------------------------------------------------------------------- references
+
+_BARE_APP = """
+import os, sys
+from textual.app import App
+from textual.widgets import Static
+
+class Bare(App):
+    def compose(self):
+        yield Static("bare-textual-ready")
+
+    def on_mount(self):
+        self.call_after_refresh(self.done)
+
+    def done(self):
+        status = open("/proc/self/status").read()
+        kib = next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]
+        with open(os.environ["EDGEQUEST_BARE_RSS"], "w") as out:
+            out.write(kib)
+        self.exit()
+
+Bare().run()
+"""
+
+
+@lru_cache(maxsize=None)
+def _bare_textual(repeats: int) -> tuple[tuple[float, ...], float]:
+    """(seconds to the first screen for each start, resident MiB) of a minimal Textual app.
+
+    Started exactly as the game is by the first-screen case (a pseudo-terminal of 80x24,
+    ``python -c``), and timed the same way: until its text is on the terminal.
+    """
+    import bench_tui
+
+    times, rss_kib = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        os.environ["EDGEQUEST_BARE_RSS"] = str(rss_file)
+        try:
+            for i in range(repeats + 1):
+                app = bench_tui.PtyGame([sys.executable, "-c", _BARE_APP])
+                try:
+                    seconds = app.wait_for("bare-textual-ready")
+                    app.proc.wait(timeout=10)
+                finally:
+                    app.close()
+                if i:  # the first start warms the disk cache, as the game's first does
+                    times.append(seconds)
+                    rss_kib.append(float(rss_file.read_text()))
+        finally:
+            os.environ.pop("EDGEQUEST_BARE_RSS", None)
+    return tuple(times), statistics.median(rss_kib) / 1024
+
+
+BARE_START = Reference(
+    "bare Textual app",
+    lambda s: list(_bare_textual(s.scaled(7, 3))[0]),
+    lambda v: f"bare Textual app {format_seconds(v)}",
+)
+BARE_MEMORY = Reference(
+    "bare Textual app",
+    lambda s: [_bare_textual(s.scaled(7, 3))[1]],
+    lambda v: f"bare Textual app {v:.1f} MiB",
+)
+
+
+def _numpy_seconds_per_gflop(settings: Settings) -> list[float]:
+    """Seconds numpy needs for 1 GFLOP of batched float32 matmuls on the fleet engine's shapes."""
+    import bench_fleet
+
+    data = bench_fleet._fleet()
+    shape = (50, data.n_classes, data.n_features + 1, bench_fleet.BATCH_SIZE)
+    return [1.0 / bench_fleet.numpy_batched_matmul_gflops(*shape) for _ in range(settings.scaled(5, 3))]
+
+
+NUMPY = Reference(
+    "numpy batched matmul",
+    _numpy_seconds_per_gflop,
+    lambda v: f"numpy {1.0 / v:.0f} GFLOP/s",
+)
+
+
+def _dp_accounting_seconds(settings: Settings) -> list[float]:
+    """dp-accounting's RdpAccountant on the Abadi et al. MNIST call (q 0.01, sigma 4, 10k steps)."""
+    import bench_privacy
+
+    reference = bench_privacy._dp_accounting_epsilon()
+    if reference is None:
+        return []
+    return time_calls(lambda: reference(0.01, 4.0, 10_000), settings.scaled(5, 3))
+
+
+DP_ACCOUNTING = Reference(
+    "dp-accounting",
+    _dp_accounting_seconds,
+    lambda v: f"dp-accounting {format_seconds(v)}",
+)
+
+
+# ----------------------------------------------------------------------------- simulation runs
+
+def heaviest_design(part) -> dict[str, object]:
+    """A part's largest settings: every number at its maximum, every choice at its slowest.
+
+    The slowest choice is found one choice control at a time, each option timed as the
+    best of two calls through the game core; an option replaces the current one only when
+    it is at least 10% slower, so near-ties keep the mission's default and the design
+    timed stays the same from one run of this command to the next.
+    """
+    from edgequest.game.play import simulate_design
+
+    design: dict[str, object] = {
+        c.name: (c.default if c.kind == "choice" else (int(c.max) if c.kind == "int" else float(c.max)))
+        for c in part.controls
+    }
+
+    def cost(candidate: dict[str, object]) -> float:
+        return min(time_calls(lambda: simulate_design(part, candidate, RUN_SEED), 2, warmups=0))
+
+    for control in part.controls:
+        if control.kind != "choice":
+            continue
+        slowest = cost(design)
+        for option in control.choices:
+            if option == design[control.name]:
+                continue
+            candidate = {**design, control.name: option}
+            seconds = cost(candidate)
+            if seconds > 1.1 * slowest:
+                design, slowest = candidate, seconds
+    return design
+
+
+_DESIGNS: dict[str, dict[str, object]] = {}
+
+
+def _run_rows() -> list[Row]:
+    from edgequest.campaign import load_campaign
+    from edgequest.game.play import simulate_design
+
+    rows = []
+    for track, mission in load_campaign().items():
+        for part in mission.parts:
+            key = f"run {track} {part.number}"
+
+            def measure(settings: Settings, part=part, key=key) -> list[float]:
+                design = _DESIGNS.setdefault(key, heaviest_design(part))
+                return time_calls(lambda: simulate_design(part, design, RUN_SEED), settings.repeats,
+                                  min_repeats=settings.min_repeats, time_limit_s=settings.time_limit_s)
+
+            rows.append(Row(ONE_RUN, f"{track} part {part.number} ({part.model}), largest settings", key, measure,
+                            PART1_BUDGET_S if part.number == 1 else RUN_BUDGET_S, reference=NUMPY))
+    return rows
+
+
+# ----------------------------------------------------------------------------- the grading folder
+
+FOLDER_SAVES_PER_CORE = 4
+FOLDER_RUNS_PER_PART = 1
+
+
+@lru_cache(maxsize=1)
+def _small_class_folder() -> tuple[Path, int]:
+    """A folder of small complete saves (one run a part), four per core, played once through the game."""
+    import bench_grading
+
+    missions, _, _ = bench_grading._missions()
+    folder = Path(tempfile.mkdtemp(prefix="edgequest-bench-folder-"))
+    count = FOLDER_SAVES_PER_CORE * (os.cpu_count() or 1)
+    for i in range(count):
+        mission = missions[i % len(missions)]
+        game = bench_grading.play_complete(mission, 2000 + i, FOLDER_RUNS_PER_PART)
+        bench_grading._write(folder, f"student{i:02d}", mission, game)
+    return folder, count
+
+
+def _grade_folder(jobs: int) -> Callable[[], object]:
+    def grade() -> object:
+        import bench_grading
+        from edgequest.grading.grade import grade_paths
+
+        folder, count = _small_class_folder()
+        grades = grade_paths([folder], bench_grading._missions()[1], jobs=jobs)
+        assert len(grades) == count and all(g.gradable for g in grades)
+        return grades
+
+    return grade
+
+
+@lru_cache(maxsize=None)
+def _folder_timings(jobs: int, repeats: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Wall seconds grading the folder with ``jobs`` processes and with one, taken in turns.
+
+    Alternating the two puts any load from other processes on both alike, so their ratio
+    (the point of this row) is steadier than either time.
+    """
+    many, one = _grade_folder(jobs), _grade_folder(1)
+    one()  # warm-up: the missions' caches, in the parent the workers are forked from
+    many_s, one_s = [], []
+    for _ in range(repeats):
+        many_s += time_calls(many, 1, warmups=0)
+        one_s += time_calls(one, 1, warmups=0)
+    return tuple(many_s), tuple(one_s)
+
+
+def _folder_rows() -> list[Row]:
+    cores = os.cpu_count() or 1
+    one_core = Reference(
+        "the same folder on one core",
+        lambda s: list(_folder_timings(cores, s.scaled(3, 1))[1]),
+        lambda v: f"--jobs 1: {format_seconds(v)}",
+    )
+    count = FOLDER_SAVES_PER_CORE * cores
+    # Every core used means the time on N cores is near 1/N of the time on one; 0.2 more
+    # leaves room for the process pool's start-up and for saves of unequal cost (on two
+    # cores: a speed-up of at least 1.4).
+    share = min(1.0, 1.0 / cores + 0.2)
+    return [Row(GRADING, f"folder of {count} saves, --jobs {cores} (budget {share:.2f} x --jobs 1)",
+                "grading folder", lambda s: list(_folder_timings(cores, s.scaled(3, 1))[0]),
+                share, reference=one_core, budget_times_reference=True)]
+
+
+# ----------------------------------------------------------------------------- gathering the rows
+
+def bench_modules() -> list[str]:
+    """The names of every benchmarks/bench_*.py, in a stable order."""
+    return sorted(p.stem for p in BENCH.glob("bench_*.py"))
+
+
+def _returned(function: Callable[[], object]) -> float:
+    """A measure that returns its own value (the TUI's), read even when it reports a miss.
+
+    The TUI bench raises AssertionError over budget; its message starts with the value.
+    """
+    try:
+        return float(function())  # type: ignore[arg-type]
+    except AssertionError as exc:
+        found = re.search(r"\d+(?:\.\d+)?", str(exc))
+        if not found:
+            raise
+        return float(found.group())
+
+
+def _values(function: Callable[[], object], full: int, quick: int, warmups: int = 1) -> Callable[[Settings], list[float]]:
+    def measure(settings: Settings) -> list[float]:
+        for _ in range(warmups):
+            _returned(function)
+        return [_returned(function) for _ in range(settings.scaled(full, quick))]
+
+    return measure
+
+
+def _wall(function: Callable[[], object], full: int | None = None, quick: int | None = None
+          ) -> Callable[[Settings], list[float]]:
+    """Wall time of calls; with ``full``/``quick``, exactly that many (a slow end-to-end case)."""
+    def measure(settings: Settings) -> list[float]:
+        if full is None:
+            return time_calls(function, settings.repeats, min_repeats=settings.min_repeats,
+                              time_limit_s=settings.time_limit_s)
+        return time_calls(function, settings.scaled(full, quick or full))
+
+    return measure
+
+
+def _close_keypress_app() -> None:
+    """Stop the keypress case's app, which put stand-in part models in the registry."""
+    import bench_tui
+
+    if bench_tui._BUSY is not None:
+        bench_tui._BUSY.close()
+        bench_tui._BUSY = None
+
+
+def gather_rows(modules: Sequence[str] | None = None) -> tuple[list[Row], list[str]]:
+    """Every row of the table in the order it is measured and printed, and notes on skipped cases."""
+    design: dict[str, list[Row]] = {s: [] for s in (FIRST_SCREEN, ONE_RUN, CALIBRATED_RUN, EPSILON, KEYPRESS,
+                                                     MEMORY, IDLE, GRADING)}
+    components: list[Row] = []
+    notes: list[str] = []
+    for module_name in modules if modules is not None else bench_modules():
+        module = importlib.import_module(module_name)
+        for name, function, budget in module.cases():
+            key = f"{module_name}: {name}"
+            if module_name == "bench_tui":
+                if function is module.first_screen:
+                    design[FIRST_SCREEN].append(Row(FIRST_SCREEN, name, key, _values(function, 7, 3), budget,
+                                                    reference=BARE_START))
+                elif function is module.keypress_while_simulating:
+                    design[KEYPRESS].append(Row(KEYPRESS, name, key, _values(function, 15, 7), budget, judge="max"))
+                elif function is module.memory_after_part:
+                    design[MEMORY].append(Row(MEMORY, "one part played (Pilot, 80x24), fresh process", key,
+                                              _values(function, 3, 1, warmups=0), module.MEMORY_BUDGET_MIB,
+                                              unit="MiB", reference=BARE_MEMORY))
+                elif function is module.idle_cpu:
+                    design[IDLE].append(Row(IDLE, "2 s on the Lock + 2 s on the workbench (pty)", key,
+                                            _values(function, 2, 1, warmups=0), module.IDLE_CPU_BUDGET_S,
+                                            unit="cpu"))
+                else:
+                    components.append(Row(COMPONENTS, name, key, _wall(function), budget))
+            elif module_name == "bench_privacy" and name.startswith("privacy.epsilon"):
+                design[EPSILON].append(Row(EPSILON, name, key, _wall(function), budget, reference=DP_ACCOUNTING))
+            elif module_name == "bench_grading":
+                if function is getattr(module, "grade_one", None):
+                    design[GRADING].append(Row(GRADING, name.removeprefix("grading: "), key,
+                                               _wall(function, 3, 1), budget))
+                else:
+                    notes.append(f"not run here (too long for this command; run benchmarks/{module_name}.py): {name}")
+            else:
+                components.append(Row(COMPONENTS, name, key, _wall(function), budget))
+    if design[GRADING]:
+        design[GRADING] += _folder_rows()
+    else:
+        notes.append("no grading benchmark (benchmarks/bench_grading.py) in this checkout")
+    design[ONE_RUN] = _run_rows()
+    design[CALIBRATED_RUN] = [_slowest_part3_row(design[ONE_RUN])]
+    rows = [row for section in design.values() for row in section] + components
+    return rows, notes
+
+
+def _slowest_part3_row(runs: list[Row]) -> Row:
+    part3 = [r for r in runs if r.key.endswith(" 3")]
+
+    def measure(settings: Settings) -> list[float]:
+        measured = {r.name: _measured(r, settings) for r in part3}
+        slowest = max(measured, key=lambda name: statistics.median(measured[name]))
+        _SLOWEST.append(slowest)
+        return measured[slowest]
+
+    return Row(CALIBRATED_RUN, "the slowest part-3 run (calibration included)", "run slowest part 3", measure,
+               CALIBRATED_BUDGET_S, reference=NUMPY)
+
+
+_MEASURED: dict[str, list[float]] = {}
+_SLOWEST: list[str] = []  # which part-3 run the calibration row is
+_REFERENCES: dict[str, list[float]] = {}
+
+
+def _measured(row: Row, settings: Settings) -> list[float]:
+    if row.key not in _MEASURED:
+        _MEASURED[row.key] = row.measure(settings)
+    return _MEASURED[row.key]
+
+
+def measure_row(row: Row, settings: Settings) -> Result:
+    """Measure one row (once; a row shown twice reuses its samples) and its reference."""
+    result = Result(row)
+    try:
+        result.samples = list(_measured(row, settings))
+        if row.reference is not None:
+            if id(row.reference) not in _REFERENCES:
+                _REFERENCES[id(row.reference)] = row.reference.measure(settings)
+            ref = _REFERENCES[id(row.reference)]
+            result.reference = statistics.median(ref) if ref else None
+    except Exception as exc:  # a broken case is a row marked ERROR, not a lost table
+        result.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    if row.section == KEYPRESS:
+        _close_keypress_app()
+    return result
+
+
+# ----------------------------------------------------------------------------- the table
+
+HEADERS = ("case", "median", "min-max", "budget", "ratio", "", "reference (same run)", "x ref")
+
+
+def table_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
+    """The table's lines: a heading per budget, then one line per case."""
+    lines: list[tuple[str, ...]] = []
+    section = None
+    for r in results:
+        if r.row.section != section:
+            section = r.row.section
+            lines.append((section,))
+        unit = r.row.unit
+        if r.error:
+            lines.append((r.row.name, "-", "-", show(r.budget, unit), "-", "ERROR", r.error, "-"))
+            continue
+        low, high = spread(r.samples) if r.samples else (float("nan"), float("nan"))
+        value = show(r.value, unit) + (" (max)" if r.row.judge == "max" else "")
+        if r.reference is not None and r.row.reference is not None:
+            reference, times = r.row.reference.show(r.reference), f"{r.value / r.reference:.2f}"
+        elif r.row.reference is not None:
+            reference, times = f"{r.row.reference.name}: not available", "-"
+        else:
+            reference, times = "", ""
+        lines.append((r.row.name, value, span(low, high, unit),
+                      show(r.budget, unit), f"{r.value / r.budget:.2f}", r.status, reference, times))
+    return lines
+
+
+def machine() -> str:
+    """One line naming what was measured on: the numbers mean nothing without it."""
+    from importlib import metadata
+
+    cpu = platform.processor() or "?"
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    versions = []
+    for package in ("numpy", "textual", "dp-accounting"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} not installed")
+    return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, " + ", ".join(versions)
+            + f"; load average {os.getloadavg()[0]:.2f}")
+
+
+def report(results: Sequence[Result], notes: Sequence[str], elapsed_s: float, markdown: bool) -> str:
+    body = render_table(HEADERS, table_rows(results), markdown=markdown, right=(1, 2, 3, 4, 7))
+    designs = [f"{key.removeprefix('run ').replace(' ', ' part ', 1)}: "
+               + ", ".join(f"{k}={v}" for k, v in design.items()) for key, design in _DESIGNS.items()]
+    over = [r for r in results if r.status != "OK"]
+    lines = [f"machine: {machine()}", "", body, ""]
+    if designs:
+        lines += ["largest settings timed (numbers at their maximum, choices at their slowest):"]
+        lines += [f"- {d}" for d in designs] + [""]
+    lines += [f"- the slowest part-3 run is {name}" for name in _SLOWEST[-1:]]
+    lines += [f"- {n}" for n in notes]
+    lines += [f"{len(results)} rows in {elapsed_s:.0f} s; "
+              + (f"{len(over)} over budget or broken: " + "; ".join(r.row.name for r in over) if over
+                 else "every row within budget")]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure every budget of DESIGN.md section 7 on this machine.")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a rougher table, about half the time)")
+    parser.add_argument("--only", metavar="SUBSTRING", help="only rows whose budget or case name contains this")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else Settings()
+
+    started = time.perf_counter()
+    rows, notes = gather_rows()
+    if args.only:
+        wanted = args.only.lower()
+        rows = [r for r in rows if wanted in r.name.lower() or wanted in r.section.lower()]
+    results = []
+    progress = sys.stderr.isatty()  # a person watching gets a progress line; logs stay clean
+    for i, row in enumerate(rows, 1):
+        if progress:
+            sys.stderr.write(f"\r\x1b[K[{i}/{len(rows)}] {row.name[:60]}")
+            sys.stderr.flush()
+        results.append(measure_row(row, settings))
+    if progress:
+        sys.stderr.write("\r\x1b[K")
+    _close_keypress_app()
+    print(report(results, notes, time.perf_counter() - started, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
