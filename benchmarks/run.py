@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick      # fewer repeats, about half the time
     python benchmarks/run.py --only part  # only rows whose budget or case name has "part"
     python benchmarks/run.py --markdown   # the same table as Markdown (docs/benchmarks.md)
+    python benchmarks/run.py --sessions 20  # 20 games at once: a lab server's memory and CPU
 
 A budget is a number on one machine; a reader on another machine needs to know how fast
 that machine is at the same kind of work. So each budget is printed next to a reference
@@ -579,12 +580,158 @@ def report(results: Sequence[Result], notes: Sequence[str], elapsed_s: float, ma
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------- a lab server
+
+def _prepared_saves(save_dir: Path, sessions: int) -> list[tuple[str, str]]:
+    """(player, track) of ``sessions`` saves that resume on part 2's workbench.
+
+    Part 1 is done and part 2's Lock answered, so a session opens straight on the
+    workbench whose default design is the heaviest of the game (part 2 defaults to its
+    largest fleet): the worst case for a class pressing Run at once.
+    """
+    from edgequest.campaign import load_campaign
+    from edgequest.game.play import Game
+    from edgequest.saves.store import SaveSlot
+
+    def answer(lock):
+        if lock.kind == "choice":
+            return lock.choices[0]
+        return lock.min if lock.min is not None else 1
+
+    campaign = load_campaign()
+    tracks = sorted(campaign)
+    players = []
+    for i in range(sessions):
+        track, player = tracks[i % len(tracks)], f"student{i:02d}"
+        mission = campaign[track]
+        game = Game(mission, seed=100 + i)
+        game.answer_lock(1, answer(mission.parts[0].lock))
+        game.run(1, {})
+        game.commit(1)
+        game.reflect(1, "The committed design is the one that met the most of the SPEC in one run.")
+        game.answer_lock(2, answer(mission.parts[1].lock))
+        with SaveSlot.open(save_dir, player, mission.id) as slot:
+            slot.write(mission.id, mission.sha256, game.record)
+        players.append((player, track))
+    return players
+
+
+def _process_memory_mib(pid: int) -> tuple[float, float, float]:
+    """(resident, proportional, private) MiB of a process, from /proc.
+
+    Resident counts shared pages (the Python binary, numpy's libraries) in every process;
+    proportional (PSS) divides them among the processes that share them, so PSS summed
+    over the sessions is what they cost the server together; private is what each adds.
+    """
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        if rest.strip().endswith("kB"):
+            fields[name] = float(rest.split()[0])
+    private = fields.get("Private_Clean", 0.0) + fields.get("Private_Dirty", 0.0)
+    return fields.get("Rss", 0.0) / 1024, fields.get("Pss", 0.0) / 1024, private / 1024
+
+
+def _available_mib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return float(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _arrivals(games: list, text: str, since: float) -> list[float]:
+    """Seconds from ``since`` until ``text`` reached each game's screen, watched side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def arrival(game) -> float:
+        game.wait_for(text, timeout=300)
+        return time.perf_counter() - since
+
+    with ThreadPoolExecutor(max_workers=len(games)) as pool:
+        return list(pool.map(arrival, games))
+
+
+def lab_server(sessions: int, idle_s: float = 10.0) -> str:
+    """Start ``sessions`` real games in pseudo-terminals, as students on one server would.
+
+    Measures, for the instructors' guide: each session's memory (resident, proportional,
+    private) on the workbench before and after a run; the CPU all of them use together
+    while left idle; and how long the last of them waits when every one presses Run at
+    the same moment (a class told "go").
+    """
+    import bench_tui
+
+    lines = [f"machine: {machine()}", f"{sessions} sessions of `edgequest`, each in its own 80x24 pseudo-terminal"]
+    with tempfile.TemporaryDirectory(prefix="edgequest-lab-") as tmp:
+        save_dir = Path(tmp) / "saves"
+        players = _prepared_saves(save_dir, sessions)
+        before_mib = _available_mib()
+        games = []
+        try:
+            starts = []
+            for player, track in players:
+                game = bench_tui.PtyGame([sys.executable, "-m", "edgequest", "--player", player, "--save-dir",
+                                          str(save_dir), "--track", track])
+                games.append(game)
+                starts.append(game.wait_for("Run 0/", timeout=120))
+            time.sleep(2.0)
+            on_bench = [_process_memory_mib(g.proc.pid) for g in games]
+            together_mib = before_mib - _available_mib()
+            cpu_before = [g.cpu_seconds() for g in games]
+            time.sleep(idle_s)
+            idle_cpu_s = sum(g.cpu_seconds() - c for g, c in zip(games, cpu_before))
+            cpu_before = [g.cpu_seconds() for g in games]
+            pressed = time.perf_counter()
+            for game in games:
+                game.send("r")
+            waits = _arrivals(games, "last: run 1", pressed)
+            run_cpu_s = [g.cpu_seconds() - c for g, c in zip(games, cpu_before)]
+            time.sleep(1.0)
+            after_run = [_process_memory_mib(g.proc.pid) for g in games]
+            together_after_mib = before_mib - _available_mib()
+        finally:
+            for game in games:
+                game.close()
+
+    def column(values: list[tuple[float, float, float]], i: int) -> str:
+        picked = [v[i] for v in values]
+        return f"{statistics.median(picked):.1f} ({min(picked):.1f}-{max(picked):.1f})"
+
+    rows = [
+        ("resident (RSS), MiB", column(on_bench, 0), column(after_run, 0)),
+        ("proportional (PSS), MiB", column(on_bench, 1), column(after_run, 1)),
+        ("private, MiB", column(on_bench, 2), column(after_run, 2)),
+    ]
+    lines += ["", "per session, median (min-max):", "",
+              render_table(("memory", "on the workbench", "after one run"), rows, right=(1, 2)), ""]
+    lines += [
+        f"all {sessions} together: PSS summed {sum(v[1] for v in on_bench):.0f} MiB on the workbench, "
+        f"{sum(v[1] for v in after_run):.0f} MiB after a run; the server's available memory fell by "
+        f"{together_mib:.0f} MiB, then {together_after_mib:.0f} MiB",
+        f"start-up to the workbench: median {format_seconds(statistics.median(starts))} (one at a time)",
+        f"idle: {format_seconds(idle_cpu_s)} CPU for all {sessions} sessions over {idle_s:.0f} s "
+        f"({100 * idle_cpu_s / idle_s / (os.cpu_count() or 1):.2f}% of the machine)",
+        f"all press Run at once (part 2 at its default, largest fleet): one run costs "
+        f"{format_seconds(statistics.median(run_cpu_s))} CPU; the first result after {format_seconds(min(waits))}, "
+        f"the median {format_seconds(statistics.median(waits))}, the last {format_seconds(max(waits))}",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure every budget of DESIGN.md section 7 on this machine.")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a rougher table, about half the time)")
     parser.add_argument("--only", metavar="SUBSTRING", help="only rows whose budget or case name contains this")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--sessions", type=int, metavar="N",
+                        help="instead of the table: run N games at once, as on a lab server, and report "
+                             "their memory, idle CPU and waits (the instructors' guide's figures)")
     args = parser.parse_args(argv)
+    if args.sessions is not None:
+        if not 1 <= args.sessions <= 500:
+            parser.error(f"--sessions {args.sessions}: give a number of sessions from 1 to 500")
+        print(lab_server(args.sessions))
+        return 0
     settings = QUICK if args.quick else Settings()
 
     started = time.perf_counter()
