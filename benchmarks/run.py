@@ -563,7 +563,37 @@ def machine() -> str:
             + f"; load average {os.getloadavg()[0]:.2f}")
 
 
-def report(results: Sequence[Result], notes: Sequence[str], elapsed_s: float, markdown: bool) -> str:
+def machine_busy_s() -> float:
+    """CPU seconds every process on the machine has used since boot (from /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and of the children it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def busy_warning(others_cpu_s: float, elapsed_s: float) -> str | None:
+    """A warning when other processes shared the cores: the medians are then too high.
+
+    numpy's BLAS threads make it worse than the share suggests: with one of two cores
+    taken, a simulation run can take half as long again, and its spread widens.
+    """
+    share = others_cpu_s / (elapsed_s * (os.cpu_count() or 1)) if elapsed_s > 0 else 0.0
+    if not share >= 0.05:  # also quiet when /proc/stat could not be read (NaN)
+        return None
+    return (f"warning: other processes used {100 * share:.0f}% of the machine's CPU during this run, so "
+            "medians may be high and spreads wide; run again on an idle machine")
+
+
+def report(results: Sequence[Result], notes: Sequence[str], elapsed_s: float, markdown: bool,
+           others_cpu_s: float = 0.0) -> str:
     body = render_table(HEADERS, table_rows(results), markdown=markdown, right=(1, 2, 3, 4, 7))
     designs = [f"{key.removeprefix('run ').replace(' ', ' part ', 1)}: "
                + ", ".join(f"{k}={v}" for k, v in design.items()) for key, design in _DESIGNS.items()]
@@ -574,6 +604,9 @@ def report(results: Sequence[Result], notes: Sequence[str], elapsed_s: float, ma
         lines += [f"- {d}" for d in designs] + [""]
     lines += [f"- the slowest part-3 run is {name}" for name in _SLOWEST[-1:]]
     lines += [f"- {n}" for n in notes]
+    warning = busy_warning(others_cpu_s, elapsed_s)
+    if warning:
+        lines += [warning]
     lines += [f"{len(results)} rows in {elapsed_s:.0f} s; "
               + (f"{len(over)} over budget or broken: " + "; ".join(r.row.name for r in over) if over
                  else "every row within budget")]
@@ -734,7 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings = QUICK if args.quick else Settings()
 
-    started = time.perf_counter()
+    started, busy_before, own_before = time.perf_counter(), machine_busy_s(), own_cpu_s()
     rows, notes = gather_rows()
     if args.only:
         wanted = args.only.lower()
@@ -749,7 +782,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if progress:
         sys.stderr.write("\r\x1b[K")
     _close_keypress_app()
-    print(report(results, notes, time.perf_counter() - started, args.markdown))
+    others_cpu_s = (machine_busy_s() - busy_before) - (own_cpu_s() - own_before)
+    print(report(results, notes, time.perf_counter() - started, args.markdown, others_cpu_s))
     return 0
 
 

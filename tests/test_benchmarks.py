@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -156,3 +157,11 @@ def test_the_command_line_filters_before_measuring(monkeypatch, capsys):
     assert measured == ["kept"]
     out = capsys.readouterr().out
     assert "| kept |" in out and "dropped" not in out
+
+
+def test_a_busy_machine_is_called_out():
+    cores = os.cpu_count() or 1
+    assert run.busy_warning(0.0, 60.0) is None
+    assert run.busy_warning(float("nan"), 60.0) is None
+    assert "other processes used 50% of the machine's CPU" in run.busy_warning(30.0 * cores, 60.0)
+    assert run.machine_busy_s() > 0 and run.own_cpu_s() > 0
