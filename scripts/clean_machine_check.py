@@ -2,16 +2,22 @@
 """The clean-machine check: what a new user gets from the built wheel, outside the checkout.
 
 1. Build the wheel from this checkout.
-2. Install it into a brand-new virtual environment in a temporary folder.
+2. Install it into a brand-new virtual environment in a temporary folder, and make sure
+   the package imported there is the installed one, not this checkout, and that it
+   carries a released copy of every mission (what grading old saves relies on).
 3. From a folder with no checkout in sight: check the missions, simulate one run of every
-   part of every track, play a scripted campaign through the game core (saved as a real
-   save), replay it, and grade it in every format.
+   part of every track the wheel carries, play a scripted campaign through the game core
+   (saved as a real save), replay it, and grade it in every format, checking that each
+   format gives the score the game computed while playing.
 
-Exits non-zero at the first failure, saying which step failed. Run by ``.ci/run``.
+Every EdgeQuest command must succeed with an empty stderr (GitHub Classroom fails a step
+that writes to it). Exits non-zero at the first failure, saying which step failed and
+what it printed. Run by ``.ci/run``.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -22,7 +28,6 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TRACKS = ("cloud-titan", "edge-guardian", "mobile-nomad", "tiny-pioneer")
 
 PLAY = textwrap.dedent(
     """
@@ -55,55 +60,121 @@ PLAY = textwrap.dedent(
     """
 )
 
+TRACKS = textwrap.dedent(
+    """
+    import json
+    from edgequest.campaign import load_campaign
+    from edgequest.campaign.versions import released_dir, released_name
+    campaign = load_campaign()
+    unreleased = [t for t, m in campaign.items() if not (released_dir() / released_name(m.id, m.sha256)).is_file()]
+    print(json.dumps({"parts": {t: [p.number for p in m.parts] for t, m in campaign.items()}, "unreleased": unreleased}))
+    """
+)
 
-def step(name: str, cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+
+class CheckFailed(Exception):
+    """A step of the check failed; the message says which and why."""
+
+
+def step(name: str, cmd: list[str], cwd: Path, env: dict[str, str], *, quiet_stderr: bool = True
+         ) -> subprocess.CompletedProcess:
+    """Run one step; fail on a non-zero exit, or on stderr output when ``quiet_stderr``."""
     print(f"- {name}", flush=True)
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
-        sys.stderr.write(f"FAILED: {name}\n$ {' '.join(cmd)}\n{result.stdout}\n{result.stderr}\n")
-        raise SystemExit(1)
+        raise CheckFailed(f"{name}: exit status {result.returncode}\n$ {' '.join(cmd)}\n{result.stdout}\n{result.stderr}")
+    if quiet_stderr and result.stderr:
+        raise CheckFailed(f"{name}: succeeded but wrote to stderr (it must stay empty):\n{result.stderr}")
     return result
+
+
+def expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise CheckFailed(what)
+
+
+def check_results(fmt: str, path: Path, points: float) -> str:
+    """Check one results file against the score the game computed; return a one-line summary."""
+    text = path.read_text(encoding="utf-8")
+    if fmt == "csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        expect(len(rows) == 1, f"csv: expected one row, found {len(rows)}")
+        row = rows[0]
+        expect(row["status"] == "graded", f"csv: status {row['status']!r}: {row['reason']}")
+        expect(abs(float(row["score"]) - points) < 0.01, f"csv: score {row['score']} but the game computed {points}")
+        return f"csv score {row['score']}"
+    data = json.loads(text)
+    if fmt == "json":
+        saves = data["saves"]
+        expect(len(saves) == 1 and saves[0]["status"] == "graded", f"json: not one graded save: {saves}")
+        expect(abs(saves[0]["score"] - points) < 0.01, f"json: score {saves[0]['score']} but the game computed {points}")
+        expect(all(p["status"] == "passed" for p in saves[0]["parts"]), "json: a part of the scripted campaign failed")
+        return f"json score {saves[0]['score']}"
+    expect(abs(data["score"] - points) < 0.01, f"gradescope: score {data['score']} but the game computed {points}")
+    expect(len(data["tests"]) == 3, f"gradescope: expected a test per part, found {len(data['tests'])}")
+    return f"gradescope score {data['score']}, {len(data['tests'])} tests"
+
+
+def run_check(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if "/.venv/" not in p)
+    dist = tmp_path / "dist"
+    step("build the wheel", [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(ROOT)],
+         tmp_path, env, quiet_stderr=False)
+    wheels = sorted(dist.glob("edgequest-*.whl"))
+    expect(len(wheels) == 1, f"expected one edgequest wheel in {dist}, found {[w.name for w in wheels]}")
+    env_dir = tmp_path / "env"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = str(env_dir / "bin" / "python")
+    exe = str(env_dir / "bin" / "edgequest")
+    step("install the wheel in a fresh environment", [py, "-m", "pip", "install", "--quiet", str(wheels[0])],
+         tmp_path, env, quiet_stderr=False)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+
+    where = step("the installed package is the one imported", [py, "-c", "import edgequest; print(edgequest.__file__)"],
+                 work, env).stdout.strip()
+    expect(Path(where).resolve().is_relative_to(env_dir.resolve()),
+           f"edgequest was imported from {where}, not from the fresh environment")
+    step("edgequest --help", [exe, "--help"], work, env)
+    step("missions check", [exe, "missions", "check"], work, env)
+
+    carried = json.loads(step("the tracks the wheel carries, each with its released copy", [py, "-c", TRACKS],
+                              work, env).stdout)
+    parts = carried["parts"]
+    expect(len(parts) >= 4, f"the wheel carries {len(parts)} tracks: {sorted(parts)}")
+    expect(not carried["unreleased"], f"no released copy in the wheel for {carried['unreleased']}: old saves "
+           "of these tracks could not be graded after the next change")
+    for track, numbers in parts.items():
+        for number in numbers:
+            out = step(f"simulate {track} part {number}",
+                       [exe, "simulate", "--track", track, "--part", str(number), "--compact"], work, env)
+            data = json.loads(out.stdout)
+            expect(bool(data["metrics"]) and bool(data["spec"]), f"simulate {track} part {number}: {data}")
+
+    played = step("play a scripted campaign through the game core", [py, "-c", PLAY, str(work / "saves")],
+                  work, env)
+    points = float(played.stdout.strip())
+    save = work / "saves" / "clean-check__edge-guardian.json"
+    expect(save.is_file(), f"the campaign left no save at {save}")
+    step("replay the save", [exe, "replay", str(save)], work, env)
+    summaries = []
+    for fmt in ("gradescope", "json", "csv"):
+        results = work / f"results-{fmt}.{'csv' if fmt == 'csv' else 'json'}"
+        step(f"grade the save ({fmt})", [exe, "grade", str(work / "saves"), "--format", fmt, "--results", str(results)],
+             work, env)
+        summaries.append(check_results(fmt, results, points))
+    print(f"  played {points} points; graded: " + "; ".join(summaries))
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="edgequest-clean-") as tmp:
-        tmp_path = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if "/.venv/" not in p)
-        dist = tmp_path / "dist"
-        step("build the wheel", [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(ROOT)],
-             tmp_path, env)
-        wheel = next(dist.glob("edgequest-*.whl"))
-        env_dir = tmp_path / "env"
-        venv.EnvBuilder(with_pip=True).create(env_dir)
-        py = str(env_dir / "bin" / "python")
-        exe = str(env_dir / "bin" / "edgequest")
-        step("install the wheel in a fresh environment", [py, "-m", "pip", "install", "--quiet", str(wheel)],
-             tmp_path, env)
-        work = tmp_path / "elsewhere"
-        work.mkdir()
-        step("missions check", [exe, "missions", "check"], work, env)
-        for track in TRACKS:
-            for part in ("1", "2", "3"):
-                out = step(f"simulate {track} part {part}", [exe, "simulate", "--track", track, "--part", part,
-                                                            "--compact"], work, env)
-                data = json.loads(out.stdout)
-                assert data["metrics"] and data["spec"], data
-        played = step("play a scripted campaign through the game core", [py, "-c", PLAY, str(work / "saves")],
-                      work, env)
-        save = work / "saves" / "clean-check__edge-guardian.json"
-        step("replay the save", [exe, "replay", str(save)], work, env)
-        for fmt in ("gradescope", "json", "csv"):
-            results = work / f"results.{'csv' if fmt == 'csv' else 'json'}"
-            out = step(f"grade the save ({fmt})", [exe, "grade", str(work / "saves"), "--format", fmt,
-                                                    "--results", str(results)], work, env)
-            if out.stderr:
-                sys.stderr.write(f"FAILED: grading wrote to stderr:\n{out.stderr}\n")
-                return 1
-            if fmt == "json":
-                graded = json.loads(results.read_text())
-                print(f"  played {played.stdout.strip()} points; graded {json.dumps(graded)[:160]}...")
-        print("clean-machine check passed")
+        try:
+            run_check(Path(tmp))
+        except CheckFailed as failure:
+            sys.stderr.write(f"FAILED: {failure}\n")
+            return 1
+    print("clean-machine check passed")
     return 0
 
 
