@@ -121,3 +121,14 @@ def test_the_schema_guide_lists_every_model_requirement():
             assert f"`{req.name}`" in guide, f"missions/README.md does not document {name}.{req.name}"
         for truth in model.truths:
             assert f"`{truth}`" in guide
+
+
+def test_every_released_mission_version_still_loads():
+    """An old save is graded with the version it recorded, so every released copy must load."""
+    from edgequest.campaign import load_mission
+
+    copies = sorted(released_dir().glob("*.toml"))
+    assert copies
+    for copy in copies:
+        mission = load_mission(copy)
+        assert copy.name == released_name(mission.id, mission.sha256)

@@ -85,10 +85,16 @@ def run_generator(seed: int, part: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(part, stream)))
 
 
-def simulate_design(part: Part, controls: Mapping[str, Any], seed: int, stream: int = 0) -> RunOutcome:
-    """Simulate one set of controls for a part, outside any game (``edgequest simulate``)."""
+def simulate_design(part: Part, controls: Mapping[str, Any], seed: int, stream: int = 0,
+                    earlier: Mapping[int, Mapping[str, Any]] | None = None) -> RunOutcome:
+    """Simulate one set of controls for a part, outside any game (``edgequest simulate``).
+
+    ``earlier`` holds the metrics of designs committed in earlier parts, which some parts
+    build on (part 2 sends part 1's update over the air); without it, the mission's own
+    figures stand in.
+    """
     values = resolve_controls(part, controls)
-    return _simulate(part, values, run_generator(seed, part.number, stream), stream)
+    return _simulate(part, values, run_generator(seed, part.number, stream), stream, earlier or {})
 
 
 def resolve_controls(part: Part, given: Mapping[str, Any]) -> dict[str, Scalar]:
@@ -102,10 +108,15 @@ def resolve_controls(part: Part, given: Mapping[str, Any]) -> dict[str, Scalar]:
     return {c.name: (c.coerce(given[c.name]) if c.name in given else c.default) for c in part.controls}
 
 
-def _simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, index: int) -> RunOutcome:
+def _simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, index: int,
+              earlier: Mapping[int, Mapping[str, Any]]) -> RunOutcome:
     from edgequest.simulators.registry import model_for
 
-    metrics = model_for(part).simulate(part, controls, rng)
+    model = model_for(part)
+    if model.reads_earlier:
+        metrics = model.simulate(part, controls, rng, earlier=earlier)  # type: ignore[call-arg]
+    else:
+        metrics = model.simulate(part, controls, rng)
     checks = scoring.check_spec(part, metrics)
     spec, margin = scoring.design_components(part, metrics, checks)
     return RunOutcome(
@@ -187,6 +198,17 @@ class Game:
             return None
         return self._outcomes[number][rec.commit]
 
+    def earlier_designs(self, number: int) -> dict[int, Mapping[str, Any]]:
+        """Metrics of the designs committed in the parts before ``number``."""
+        designs: dict[int, Mapping[str, Any]] = {}
+        for earlier in self.part_numbers:
+            if earlier >= number:
+                break
+            outcome = self.committed(earlier)
+            if outcome is not None:
+                designs[earlier] = outcome.metrics
+        return designs
+
     def truth(self, number: int) -> Scalar:
         """The Lock's answer, computed by the engine from the track's numbers."""
         if number not in self._truths:
@@ -255,7 +277,7 @@ class Game:
             raise GameError(f"part {number}: all {part.budget} runs are used; commit one of them")
         values = resolve_controls(part, controls or {})
         index = len(self._outcomes[number])
-        outcome = _simulate(part, values, run_generator(self.seed, number, index), index)
+        outcome = _simulate(part, values, run_generator(self.seed, number, index), index, self.earlier_designs(number))
         self._outcomes[number].append(outcome)
         self.record.part(number).runs.append(dict(values))
         return outcome
