@@ -308,6 +308,30 @@ class Game:
 
     # ----------------------------------------------------------------- replay
 
+    def replay_part(self, number: int, rec: PartRecord) -> None:
+        """Play one part's recorded moves in the order the rules allow them.
+
+        Raises :class:`GameError` naming the move (without the part, which the caller adds).
+        """
+        def move(what: str, action, *args) -> None:
+            try:
+                action(number, *args)
+            except GameError as exc:
+                text, prefix = str(exc), f"part {number}: "
+                raise GameError(what + (text[len(prefix):] if text.startswith(prefix) else text)) from None
+
+        if rec.lock is None:
+            raise GameError("moves were recorded before the Lock was answered")
+        move("", self.answer_lock, rec.lock)
+        for i, controls in enumerate(rec.runs):
+            move(f"run {i + 1}: ", self.run, controls)
+        if rec.commit is not None:
+            move("commit: ", self.commit, rec.commit)
+        elif rec.reflection is not None:
+            raise GameError("a reflection was recorded before a design was committed")
+        if rec.reflection is not None:
+            move("", self.reflect, rec.reflection)
+
     @classmethod
     def replay(cls, mission: Mission, record: Record) -> "Game":
         """Rebuild a game by playing ``record``'s moves through the rules again.
@@ -323,23 +347,12 @@ class Game:
         game = cls(mission, record.seed)
         for number in game.part_numbers:
             rec = record.parts.get(number)
-            if rec is None:
+            if rec is None or rec.is_empty:
                 continue  # a later part's moves, if any, are refused as out of order
-            if rec.lock is not None:
-                game.answer_lock(number, rec.lock)
-            elif rec.runs or rec.commit is not None or rec.reflection is not None:
-                raise GameError(f"part {number}: runs were recorded before the Lock was answered")
-            for i, controls in enumerate(rec.runs):
-                try:
-                    game.run(number, controls)
-                except GameError as exc:
-                    raise GameError(f"run {i + 1}: {exc}") from None
-            if rec.commit is not None:
-                game.commit(number, rec.commit)
-            elif rec.reflection is not None:
-                raise GameError(f"part {number}: a reflection was recorded before a commit")
-            if rec.reflection is not None:
-                game.reflect(number, rec.reflection)
+            try:
+                game.replay_part(number, rec)
+            except GameError as exc:
+                raise GameError(f"part {number}: {exc}") from None
         if record.ledger is not None:
             game.write_ledger(record.ledger)
         return game
