@@ -104,3 +104,31 @@ def test_every_current_mission_is_released_so_old_grades_stay_put():
         assert hashlib.sha256(copy.read_bytes()).hexdigest() == sha
         assert mission_by_sha256(sha).id == mission.id
     assert mission_by_sha256("0" * 64) is None
+
+
+def test_the_schema_guide_lists_every_model_requirement():
+    from edgequest.simulators.registry import MODELS
+
+    guide = (mission_dir() / "README.md").read_text()
+    for name, model in MODELS.items():
+        if name == "toy":
+            continue
+        assert f"### `{name}`" in guide
+        requirements = list(model.params) + list(model.controls)
+        for params, controls, metrics in model.variants.values():
+            requirements += list(params) + list(controls)
+        for req in requirements:
+            assert f"`{req.name}`" in guide, f"missions/README.md does not document {name}.{req.name}"
+        for truth in model.truths:
+            assert f"`{truth}`" in guide
+
+
+def test_every_released_mission_version_still_loads():
+    """An old save is graded with the version it recorded, so every released copy must load."""
+    from edgequest.campaign import load_mission
+
+    copies = sorted(released_dir().glob("*.toml"))
+    assert copies
+    for copy in copies:
+        mission = load_mission(copy)
+        assert copy.name == released_name(mission.id, mission.sha256)

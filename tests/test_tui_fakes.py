@@ -395,4 +395,4 @@ def test_fake_missions_load_and_every_instrument_draws(fake_models):
                 assert "\x1b[" not in text.replace("\x1b[0m", "")  # no colour codes under NO_COLOR
                 assert len(text.splitlines()) == 14
                 assert instrument.caption(part, views)
-    assert seen == {"memory", "cache", "battery", "sram", "fleet", "ble", "privacy", "convergence"}
+    assert seen == {"memory", "frontier", "cache", "battery", "sram", "fleet", "ble", "privacy", "convergence"}

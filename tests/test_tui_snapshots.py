@@ -88,8 +88,10 @@ def test_lock(fake_models, tmp_path, snap_compare):
         ("tiny-pioneer", 2, "no", [{"clients": 300}, {"clients": 100}], "ble"),
         ("mobile-nomad", 3, "increase", [{}, {"epsilon": 2}, {"epsilon": 0.8, "aggregation": "central"}], None),
         ("mobile-nomad", 3, "increase", [{}, {"epsilon": 0.8}], "convergence"),
+        ("edge-guardian", 1, 100, [{}, {"method": "lora"}, {"method": "tinytl"}], "frontier"),
     ],
-    ids=["memory", "adapter-cache", "battery", "sram", "fleet", "ble-airtime", "privacy-frontier", "convergence"],
+    ids=["memory", "adapter-cache", "battery", "sram", "fleet", "ble-airtime", "privacy-frontier", "convergence",
+         "memory-accuracy-frontier"],
 )
 def test_workbench_instrument(fake_models, tmp_path, snap_compare, track, part, lock, runs, view):
     app = prepared(tmp_path, track, upto=part, lock=lock, runs=runs)

@@ -85,10 +85,16 @@ def run_generator(seed: int, part: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(part, stream)))
 
 
-def simulate_design(part: Part, controls: Mapping[str, Any], seed: int, stream: int = 0) -> RunOutcome:
-    """Simulate one set of controls for a part, outside any game (``edgequest simulate``)."""
+def simulate_design(part: Part, controls: Mapping[str, Any], seed: int, stream: int = 0,
+                    earlier: Mapping[int, Mapping[str, Any]] | None = None) -> RunOutcome:
+    """Simulate one set of controls for a part, outside any game (``edgequest simulate``).
+
+    ``earlier`` holds the metrics of designs committed in earlier parts, which some parts
+    build on (part 2 sends part 1's update over the air); without it, the mission's own
+    figures stand in.
+    """
     values = resolve_controls(part, controls)
-    return _simulate(part, values, run_generator(seed, part.number, stream), stream)
+    return _simulate(part, values, run_generator(seed, part.number, stream), stream, earlier or {})
 
 
 def resolve_controls(part: Part, given: Mapping[str, Any]) -> dict[str, Scalar]:
@@ -102,10 +108,15 @@ def resolve_controls(part: Part, given: Mapping[str, Any]) -> dict[str, Scalar]:
     return {c.name: (c.coerce(given[c.name]) if c.name in given else c.default) for c in part.controls}
 
 
-def _simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, index: int) -> RunOutcome:
+def _simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, index: int,
+              earlier: Mapping[int, Mapping[str, Any]]) -> RunOutcome:
     from edgequest.simulators.registry import model_for
 
-    metrics = model_for(part).simulate(part, controls, rng)
+    model = model_for(part)
+    if model.reads_earlier:
+        metrics = model.simulate(part, controls, rng, earlier=earlier)  # type: ignore[call-arg]
+    else:
+        metrics = model.simulate(part, controls, rng)
     checks = scoring.check_spec(part, metrics)
     spec, margin = scoring.design_components(part, metrics, checks)
     return RunOutcome(
@@ -187,6 +198,17 @@ class Game:
             return None
         return self._outcomes[number][rec.commit]
 
+    def earlier_designs(self, number: int) -> dict[int, Mapping[str, Any]]:
+        """Metrics of the designs committed in the parts before ``number``."""
+        designs: dict[int, Mapping[str, Any]] = {}
+        for earlier in self.part_numbers:
+            if earlier >= number:
+                break
+            outcome = self.committed(earlier)
+            if outcome is not None:
+                designs[earlier] = outcome.metrics
+        return designs
+
     def truth(self, number: int) -> Scalar:
         """The Lock's answer, computed by the engine from the track's numbers."""
         if number not in self._truths:
@@ -255,7 +277,7 @@ class Game:
             raise GameError(f"part {number}: all {part.budget} runs are used; commit one of them")
         values = resolve_controls(part, controls or {})
         index = len(self._outcomes[number])
-        outcome = _simulate(part, values, run_generator(self.seed, number, index), index)
+        outcome = _simulate(part, values, run_generator(self.seed, number, index), index, self.earlier_designs(number))
         self._outcomes[number].append(outcome)
         self.record.part(number).runs.append(dict(values))
         return outcome
@@ -286,6 +308,30 @@ class Game:
 
     # ----------------------------------------------------------------- replay
 
+    def replay_part(self, number: int, rec: PartRecord) -> None:
+        """Play one part's recorded moves in the order the rules allow them.
+
+        Raises :class:`GameError` naming the move (without the part, which the caller adds).
+        """
+        def move(what: str, action, *args) -> None:
+            try:
+                action(number, *args)
+            except GameError as exc:
+                text, prefix = str(exc), f"part {number}: "
+                raise GameError(what + (text[len(prefix):] if text.startswith(prefix) else text)) from None
+
+        if rec.lock is None:
+            raise GameError("moves were recorded before the Lock was answered")
+        move("", self.answer_lock, rec.lock)
+        for i, controls in enumerate(rec.runs):
+            move(f"run {i + 1}: ", self.run, controls)
+        if rec.commit is not None:
+            move("commit: ", self.commit, rec.commit)
+        elif rec.reflection is not None:
+            raise GameError("a reflection was recorded before a design was committed")
+        if rec.reflection is not None:
+            move("", self.reflect, rec.reflection)
+
     @classmethod
     def replay(cls, mission: Mission, record: Record) -> "Game":
         """Rebuild a game by playing ``record``'s moves through the rules again.
@@ -301,23 +347,12 @@ class Game:
         game = cls(mission, record.seed)
         for number in game.part_numbers:
             rec = record.parts.get(number)
-            if rec is None:
+            if rec is None or rec.is_empty:
                 continue  # a later part's moves, if any, are refused as out of order
-            if rec.lock is not None:
-                game.answer_lock(number, rec.lock)
-            elif rec.runs or rec.commit is not None or rec.reflection is not None:
-                raise GameError(f"part {number}: runs were recorded before the Lock was answered")
-            for i, controls in enumerate(rec.runs):
-                try:
-                    game.run(number, controls)
-                except GameError as exc:
-                    raise GameError(f"run {i + 1}: {exc}") from None
-            if rec.commit is not None:
-                game.commit(number, rec.commit)
-            elif rec.reflection is not None:
-                raise GameError(f"part {number}: a reflection was recorded before a commit")
-            if rec.reflection is not None:
-                game.reflect(number, rec.reflection)
+            try:
+                game.replay_part(number, rec)
+            except GameError as exc:
+                raise GameError(f"part {number}: {exc}") from None
         if record.ledger is not None:
             game.write_ledger(record.ledger)
         return game

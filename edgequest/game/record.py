@@ -29,6 +29,10 @@ class PartRecord:
     commit: int | None = None
     reflection: str | None = None
 
+    @property
+    def is_empty(self) -> bool:
+        return self.lock is None and not self.runs and self.commit is None and self.reflection is None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "lock": self.lock,

@@ -18,7 +18,7 @@ from pathlib import Path
 from edgequest.campaign.schema import Mission
 from edgequest.errors import EdgeQuestError, GameError
 from edgequest.game.play import Game
-from edgequest.game.record import PartRecord, Record
+from edgequest.game.record import Record
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def replay_record(mission: Mission, record: Record) -> Replay:
     broken: int | None = None
     for number in game.part_numbers:
         rec = record.parts.get(number)
-        if rec is None or _is_empty(rec):
+        if rec is None or rec.is_empty:
             continue
         if broken is not None:
             part_problems[number] = (
@@ -57,7 +57,7 @@ def replay_record(mission: Mission, record: Record) -> Replay:
             )
             continue
         try:
-            _replay_part(game, number, rec)
+            game.replay_part(number, rec)
         except GameError as exc:
             part_problems[number] = f"part {number}: {_strip_part(exc, number)}"
             broken = number
@@ -70,35 +70,6 @@ def replay_record(mission: Mission, record: Record) -> Replay:
             except GameError as exc:
                 save_problems.append(str(exc))
     return Replay(game=game, part_problems=part_problems, save_problems=tuple(save_problems))
-
-
-def _is_empty(rec: PartRecord) -> bool:
-    return rec.lock is None and not rec.runs and rec.commit is None and rec.reflection is None
-
-
-def _replay_part(game: Game, number: int, rec: PartRecord) -> None:
-    """The moves of one part, in the order the rules allow them (as :meth:`Game.replay`).
-
-    Raises :class:`GameError` naming the move; the caller prefixes the part.
-    """
-    if rec.lock is not None:
-        game.answer_lock(number, rec.lock)
-    else:
-        raise GameError("moves were recorded before the Lock was answered")
-    for i, controls in enumerate(rec.runs):
-        try:
-            game.run(number, controls)
-        except GameError as exc:
-            raise GameError(f"run {i + 1}: {_strip_part(exc, number)}") from None
-    if rec.commit is not None:
-        try:
-            game.commit(number, rec.commit)
-        except GameError as exc:
-            raise GameError(f"commit: {_strip_part(exc, number)}") from None
-    elif rec.reflection is not None:
-        raise GameError("a reflection was recorded before a design was committed")
-    if rec.reflection is not None:
-        game.reflect(number, rec.reflection)
 
 
 def _strip_part(exc: Exception, number: int) -> str:

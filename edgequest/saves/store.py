@@ -329,6 +329,16 @@ def write_atomic(path: Path, data: bytes) -> None:
 _HELD: dict[Path, "SaveSlot"] = {}
 
 
+def prepare_save_dir(save_dir: Path) -> None:
+    """Create the save folder if needed; refuse one that is a link or not a folder."""
+    try:
+        save_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SaveError(f"{save_dir}: cannot create the save folder ({exc.strerror or exc})") from None
+    if save_dir.is_symlink() or not save_dir.is_dir():
+        raise SaveError(f"{save_dir}: the save folder must be a plain folder, not a link or a file")
+
+
 class SaveSlot:
     """A player's save on one track, held by this session (or read-only if another holds it).
 
@@ -351,12 +361,7 @@ class SaveSlot:
     @classmethod
     def open(cls, save_dir: Path, player: str, track: str) -> "SaveSlot":
         slot = cls(save_dir, player, track)
-        try:
-            save_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SaveError(f"{save_dir}: cannot create the save folder ({exc.strerror or exc})") from None
-        if save_dir.is_symlink() or not save_dir.is_dir():
-            raise SaveError(f"{save_dir}: the save folder must be a plain folder, not a link or a file")
+        prepare_save_dir(save_dir)
         slot._key = safe_target(save_dir, slot.path)
         slot._acquire()
         return slot

@@ -71,6 +71,7 @@ class Model:
         default_factory=dict
     )
     peek: PeekFn | None = None
+    reads_earlier: bool = False  # simulate(..., earlier=) receives earlier parts' committed metrics
     lock_context: Callable[[Part], Mapping[str, Any]] | None = None
 
     def lock_question(self, part: Part) -> str:

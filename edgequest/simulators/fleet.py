@@ -58,8 +58,21 @@ def run_rounds(part: Part, controls: Mapping[str, Scalar], rng: np.random.Genera
     )
 
 
-def traffic(part: Part, result: fedavg.FedAvgResult) -> fedavg.FleetTraffic:
-    payload_mb = float(part.param("payload_mb"))
+def payload(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None) -> tuple[float, str]:
+    """MB one device sends per sync, and where the figure comes from.
+
+    When part 1's design is committed, a device sends what that design trains (a LoRA
+    adapter is far smaller than the whole model); otherwise the mission's figure, the
+    track's model or adapter, stands in. The learning itself is simulated on the same proxy
+    model either way: only the bytes follow the design.
+    """
+    first = (earlier or {}).get(1, {})
+    if isinstance(first.get("update_mb"), (int, float)) and first["update_mb"] > 0:
+        return float(first["update_mb"]), "part 1 design"
+    return float(part.param("payload_mb")), "mission figure"
+
+
+def traffic(part: Part, result: fedavg.FedAvgResult, payload_mb: float) -> fedavg.FleetTraffic:
     cohort = int(part.param("cohort_size"))
     # Every simulated participant is one real device: bytes are not scaled up.
     return fedavg.communication_gb(
@@ -75,17 +88,21 @@ def curve(result: fedavg.FedAvgResult, cost: fedavg.FleetTraffic) -> list[dict[s
     ]
 
 
-def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator) -> dict[str, Any]:
+def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, *,
+             earlier: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    payload_mb, payload_source = payload(part, earlier)
     if str(part.param("protocol")) == "gossip":
-        return _simulate_gossip(part, controls, rng)
+        return _simulate_gossip(part, controls, rng, payload_mb, payload_source)
     result = run_rounds(part, controls, rng)
-    cost = traffic(part, result)
+    cost = traffic(part, result, payload_mb)
     target = float(part.param("target_accuracy"))
     cap = float(part.param("data_cap_gb"))
     metrics: dict[str, Any] = {
         "accuracy": round(result.final_accuracy, 4),
         "target_accuracy": target,
         "reliability": float(controls["reliability"]),
+        "payload_mb": round(payload_mb, 6),
+        "payload_source": payload_source,
         "rounds_to_target": fedavg.rounds_to_target(result.accuracy, target),
         "gb_transferred": round(cost.total_gb, 4),
         "data_cap_gb": cap,
@@ -102,11 +119,12 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
     return metrics
 
 
-def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator) -> dict[str, Any]:
+def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, payload_mb: float,
+                     payload_source: str) -> dict[str, Any]:
     result = gossip.run_gossip(
         world(part), rounds=int(controls["rounds"]), mode=str(controls["mode"]),
         local_steps=int(controls["local_steps"]), lr=float(part.param("lr")),
-        model_bytes=float(part.param("model_kb")) * 1024, ble_mbps=float(part.param("ble_mbps")),
+        model_bytes=payload_mb * 1e6, ble_mbps=float(part.param("ble_mbps")),
         nj_per_bit=float(part.param("nj_per_bit")), sync_interval_s=float(controls["sync_interval_s"]),
         batch_size=int(part.param("batch_size")), neighbours=int(part.param("neighbours")),
         compression=float(controls["compression"]), radio_budget_mw=float(part.param("power_budget_mw")),
@@ -118,6 +136,8 @@ def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.
     return {
         "accuracy": round(result.global_accuracy_mean, 4),
         "own_accuracy": round(result.own_accuracy_mean, 4),
+        "payload_mb": round(payload_mb, 6),
+        "payload_source": payload_source,
         "accuracy_spread": round(result.global_accuracy_std, 4),
         "target_accuracy": target,
         "rounds_to_target": fedavg.rounds_to_target(result.own_accuracy_per_round, target),
@@ -178,7 +198,7 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
             "GB = rounds x clients x (download + upload)",
             substituted=(
                 f"{controls.get('rounds')} rounds x {controls.get('clients')} clients x 2 x "
-                f"{part.param('payload_mb')} MB "
+                f"{metrics.get('payload_mb', 0):.3g} MB ({metrics.get('payload_source', 'mission')}) "
                 f"= {metrics.get('gb_transferred', 0):.1f} GB (cap {metrics.get('data_cap_gb', 0):.0f});  "
                 f"{metrics.get('wasted_energy_share', 0):.0%} of radio energy on failed syncs"
             ),
@@ -207,6 +227,7 @@ _COMMON_PARAMS = (
     Requirement("lr", low=1e-4, high=10),
     Requirement("batch_size", low=1, high=64),
     Requirement("target_accuracy", low=0, high=1),
+    Requirement("payload_mb", low=0),
     Requirement("lock_alpha", low=0.001),
     Requirement("lock_rounds", low=2, high=200),
     Requirement("lock_clients", low=1, high=50),
@@ -218,21 +239,21 @@ MODEL = register(Model(
     simulate=simulate,
     params=_COMMON_PARAMS,
     controls=(Requirement("rounds", low=1, high=150),),
-    metrics=frozenset({"accuracy", "target_accuracy", "rounds_to_target", "gb_transferred"}),
+    metrics=frozenset({"accuracy", "target_accuracy", "rounds_to_target", "gb_transferred", "payload_mb"}),
     truths={"rounds_always_help": truth_rounds_always_help},
     variants={
         ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5)), (),
                              frozenset({"rare_recall"})),
         ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
         ("protocol", "fedavg"): (
-            (Requirement("payload_mb", low=0), Requirement("data_cap_gb", low=0), Requirement("energy_mj_per_mb", low=0)),
+            (Requirement("data_cap_gb", low=0), Requirement("energy_mj_per_mb", low=0)),
             (Requirement("clients", low=1, high=50), Requirement("local_epochs", low=1, high=20),
              Requirement("reliability", low=0.05, high=1), Requirement("selection", choices=("random", "reliable", "overselect"))),
             frozenset({"reliability", "data_cap_gb", "within_cap", "wasted_gb", "wasted_energy_share", "energy_kj", "uploads_failed",
                        "client_epochs"}),
         ),
         ("protocol", "gossip"): (
-            (Requirement("model_kb", low=0.01), Requirement("ble_mbps", low=0.001), Requirement("nj_per_bit", low=0),
+            (Requirement("ble_mbps", low=0.001), Requirement("nj_per_bit", low=0),
              Requirement("power_budget_mw", low=0), Requirement("neighbours", low=1, high=20)),
             (Requirement("mode", choices=("gossip", "local")), Requirement("local_steps", low=1, high=50),
              Requirement("sync_interval_s", low=1), Requirement("compression", low=0.01, high=1)),
@@ -241,5 +262,6 @@ MODEL = register(Model(
         ),
     },
     peek=peek,
+    reads_earlier=True,
     lock_context=lock_context,
 ))

@@ -96,6 +96,8 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "budget_mb": round(budget_bytes / MB, 4),
         "fits": bool(total_bytes <= budget_bytes),
         "trainable_params": int(trainable),
+        # What a device sends after adapting: its trainable parameters, at training precision.
+        "update_mb": round(trainable * memory.PRECISIONS[str(part.param("precision"))].weight_bytes / MB, 6),
         "amplification": round(total_bytes / inference_bytes, 3),
         "accuracy": round(proxy.accuracy_after, 4),
         "accuracy_before": round(proxy.accuracy_before, 4),
@@ -264,7 +266,7 @@ MODEL = register(Model(
     ),
     metrics=frozenset({
         "memory_mb.weights", "memory_mb.gradients", "memory_mb.optimizer", "memory_mb.activations",
-        "memory_mb.total", "inference_mb", "budget_mb", "fits", "trainable_params", "amplification",
+        "memory_mb.total", "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
         "accuracy", "accuracy_before",
     }),
     truths={"min_ram_last_k": truth_min_ram_last_k},

@@ -62,13 +62,15 @@ def compute_to_target(result: fedavg.FedAvgResult, target: float) -> dict[str, A
     }
 
 
-def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator) -> dict[str, Any]:
+def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, *,
+             earlier: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     q, steps, z = accounting(part, controls)
     result = _run(part, controls, rng, z)
     delta = float(part.param("delta"))
     achieved = privacy.epsilon(q, z, steps, delta) if z > 0 else math.inf
     target = float(part.param("target_accuracy"))
-    cost = fleet.traffic(part, result)
+    payload_mb, payload_source = fleet.payload(part, earlier)
+    cost = fleet.traffic(part, result, payload_mb)
     spent = compute_to_target(result, target)
     metrics: dict[str, Any] = {
         "epsilon": round(achieved, 4),
@@ -82,6 +84,8 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "compute_to_target": spent,
         "clipped_fraction": round(float(np.mean(result.clipped_fraction)), 4),
         "gb_transferred": round(cost.total_gb, 4),
+        "payload_mb": round(payload_mb, 6),
+        "payload_source": payload_source,
         "curve": fleet.curve(result, cost),
     }
     if result.final_rare_recall is not None:
@@ -160,10 +164,9 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
 MODEL = register(Model(
     name="privacy",
     simulate=simulate,
-    params=fleet._COMMON_PARAMS[1:8] + (
+    params=fleet._COMMON_PARAMS[1:9] + (
         Requirement("fleet_size", low=1),
         Requirement("delta", low=1e-15, high=0.1),
-        Requirement("payload_mb", low=0),
         Requirement("energy_mj_per_mb", low=0),
         Requirement("lock_rounds", low=2, high=200),
         Requirement("lock_clients", low=1, high=50),
@@ -182,7 +185,7 @@ MODEL = register(Model(
     metrics=frozenset({
         "epsilon", "epsilon_target", "delta", "noise_multiplier", "sampling_rate", "accuracy", "target_accuracy",
         "rounds_to_target", "compute_to_target.client_epochs", "compute_to_target.gflops", "compute_to_target.rounds",
-        "clipped_fraction", "gb_transferred",
+        "clipped_fraction", "gb_transferred", "payload_mb",
     }),
     truths={"noise_raises_compute": truth_noise_raises_compute},
     variants={
@@ -191,5 +194,6 @@ MODEL = register(Model(
         ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
     },
     peek=peek,
+    reads_earlier=True,
     lock_context=lock_context,
 ))

@@ -379,11 +379,59 @@ def _privacy_caption(part: Part, runs: Sequence[RunView]) -> str:
     bits = [f"ε {fmt.number(eps)}" + ("" if eps is None else (" ✓ < officer's " if eps < limit else " ✗ ≥ officer's ") + fmt.number(limit))]
     acc, target = _num(m, "accuracy"), _num(m, "target_accuracy")
     bits.append(f"accuracy {fmt.percent(acc)}" + (f" (SPEC {fmt.percent(target)})" if target is not None else ""))
-    for key, label in (("noise_multiplier", "σ"), ("compute_to_target", "compute to target")):
-        v = _num(m, key)
+    for path, label in ((("noise_multiplier",), "σ"), (("compute_to_target", "client_epochs"),
+                                                          "client-epochs to target")):
+        v = _num(m, *path)
         if v is not None:
             bits.append(f"{label} {fmt.number(v)}")
     return " · ".join(bits)
+
+
+def _frontier_applies(m: Metrics) -> bool:
+    return _num(m, "memory_mb", "total") is not None and _num(m, "accuracy") is not None
+
+
+def _frontier_budget_mb(part: Part, m: Metrics) -> float | None:
+    sram = _num(m, "sram_budget_kb")
+    return sram * 1024 / 1e6 if sram is not None else _num(m, "budget_mb")
+
+
+def _draw_frontier(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Accuracy against training memory, one point per run: the memory-accuracy frontier."""
+    points = [(r.metrics["memory_mb"]["total"], r.metrics["accuracy"], r.number) for r in runs
+              if _frontier_applies(r.metrics)]
+    earlier, (x_last, y_last, n_last) = points[:-1], points[-1]
+    budget = _frontier_budget_mb(part, runs[-1].metrics)
+    target = _threshold(part, "accuracy")
+    xs = [x for x, _, _ in points] + ([budget] if budget else [])
+    ys = [y for _, y, _ in points] + ([target] if target is not None else [])
+    if earlier:
+        plt.scatter([x for x, _, _ in earlier], [y for _, y, _ in earlier], marker="○",
+                    color="default" if nocolor else "gray", label="earlier runs")
+    plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan", label=f"run {n_last}")
+    if budget:
+        plt.vline(budget, "default" if nocolor else "red")
+        plt.text("budget", x=budget, y=max(ys), color="default" if nocolor else "red", alignment="left")
+    if target is not None:
+        plt.hline(target, "default" if nocolor else "green")
+        plt.text("SPEC", x=min(xs), y=target, color="default" if nocolor else "green", alignment="left")
+    lo, hi = min(xs), max(xs)
+    if lo > 0 and hi / lo > 20:
+        plt.xscale("log")
+    pad_y = max(0.02, (max(ys) - min(ys)) * 0.15)
+    plt.ylim(max(0.0, min(ys) - pad_y), min(1.0, max(ys) + pad_y))
+    plt.xlabel("training memory (MB)")
+    plt.ylabel("accuracy")
+
+
+def _frontier_caption(part: Part, runs: Sequence[RunView]) -> str:
+    fitting = [r for r in runs if _frontier_applies(r.metrics) and r.metrics.get("fits")]
+    best = max(fitting, key=lambda r: r.metrics["accuracy"], default=None)
+    m = runs[-1].metrics
+    head = f"run {runs[-1].number}: {fmt.number(_num(m, 'memory_mb', 'total'), 'MB')}, accuracy {fmt.percent(_num(m, 'accuracy'))}"
+    if best is None:
+        return head + " · no run fits the budget yet"
+    return head + f" · best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}"
 
 
 def _convergence_applies(m: Metrics) -> bool:
@@ -409,13 +457,15 @@ def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bo
 
 def _convergence_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
-    c = _num(m, "compute_to_target")
-    return (f"compute to target {fmt.number(c)}" if c is not None else "target not reached") + \
+    c = _num(m, "compute_to_target", "client_epochs")
+    return (f"{fmt.number(c)} client-epochs to the target" if c is not None else "target not reached") + \
         f" · final accuracy {fmt.percent(_num(m, 'accuracy'))}"
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
     Instrument("memory", "Memory map", "On-device memory waterfall", _memory_applies, _draw_memory, _memory_caption),
+    Instrument("frontier", "Frontier", "Memory-accuracy frontier across your runs", _frontier_applies,
+               _draw_frontier, _frontier_caption),
     Instrument("cache", "Adapter cache", "Adapter cache: where requests are served", _cache_applies, _draw_cache,
                _cache_caption),
     Instrument("battery", "Battery", "Battery spent learning, per day", _battery_applies, _draw_battery,
@@ -432,7 +482,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
 
 # What each part's model is expected to draw before its first run, so the tabs are
 # laid out (and explained) from the start rather than appearing after a run.
-EXPECTED = {"frontier": ("memory",), "fleet": ("fleet",), "privacy": ("privacy", "convergence")}
+EXPECTED = {"frontier": ("memory", "frontier"), "fleet": ("fleet",), "privacy": ("privacy", "convergence")}
 
 
 def instruments_for(part: Part, metrics: Metrics | None) -> list[Instrument]:

@@ -14,6 +14,7 @@ from typing import Callable
 
 from edgequest.errors import EdgeQuestError
 from edgequest.saves.hangup import install_hangup_handler
+from edgequest.saves.store import prepare_save_dir
 
 
 def launch(
@@ -41,7 +42,7 @@ def launch(
 
         session = Session.open(campaign[track], folder, player, seed)
     else:
-        _check_folder(folder)
+        prepare_save_dir(folder)
 
     from edgequest.tui.app import EdgeQuestApp
 
@@ -54,18 +55,6 @@ def launch(
         if app.session is not None:
             app.session.close()
     return int(status or 0)
-
-
-def _check_folder(folder: Path) -> None:
-    """Refuse a save folder that cannot be used, before the screen is taken."""
-    from edgequest.errors import SaveError
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SaveError(f"{folder}: cannot create the save folder ({exc.strerror or exc})") from None
-    if folder.is_symlink() or not folder.is_dir():
-        raise SaveError(f"{folder}: the save folder must be a plain folder")
 
 
 def save_and_release(current_session: Callable[[], object]) -> Callable[[], None]:
