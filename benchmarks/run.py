@@ -559,8 +559,7 @@ def machine() -> str:
         except metadata.PackageNotFoundError:
             versions.append(f"{package} not installed")
     return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, " + ", ".join(versions)
-            + f"; load average {os.getloadavg()[0]:.2f}")
+            f"Python {platform.python_version()}, " + ", ".join(versions))
 
 
 def machine_busy_s() -> float:
