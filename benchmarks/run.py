@@ -23,10 +23,12 @@ is 0 even when a budget is missed: the row says OVER.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import platform
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -319,6 +321,7 @@ def _small_class_folder() -> tuple[Path, int]:
 
     missions, _, _ = bench_grading._missions()
     folder = Path(tempfile.mkdtemp(prefix="edgequest-bench-folder-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     count = FOLDER_SAVES_PER_CORE * (os.cpu_count() or 1)
     for i in range(count):
         mission = missions[i % len(missions)]
