@@ -165,3 +165,11 @@ def test_a_busy_machine_is_called_out():
     assert run.busy_warning(float("nan"), 60.0) is None
     assert "other processes used 50% of the machine's CPU" in run.busy_warning(30.0 * cores, 60.0)
     assert run.machine_busy_s() > 0 and run.own_cpu_s() > 0
+
+
+@pytest.mark.parametrize("sessions", ["0", "501", "many"])
+def test_a_bad_number_of_sessions_is_refused_before_anything_starts(sessions, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run.main(["--sessions", sessions])
+    assert exit_.value.code == 2
+    assert "--sessions" in capsys.readouterr().err
