@@ -104,3 +104,13 @@ def test_missions_check_reports_a_typo_and_a_wrong_type_with_key_paths(tmp_path)
     assert "parts[0].budget: expected an integer" in result.stderr and "'ten'" in result.stderr
     assert "Traceback" not in result.stderr
     assert run("missions", "check", str(tmp_path / "absent.toml")).returncode == 2
+
+
+def test_the_command_pins_numpy_to_one_thread_unless_told_otherwise():
+    code = "import edgequest.cli, numpy, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert done.stdout.strip() == "1"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "2"})
+    assert done.stdout.strip() == "2"

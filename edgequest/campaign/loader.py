@@ -433,11 +433,12 @@ def _read_part(r: _Reader) -> Part | None:
 
 def _check_against_model(r: _Reader, part: Part) -> None:
     """Cross-check a part with the engine model it names: params, controls, metrics, truth."""
-    from edgequest.simulators.registry import MODELS  # the one place a file meets the engine
+    from edgequest.simulators.registry import models  # the one place a file meets the engine
 
-    model = MODELS.get(part.model)
+    known = models()
+    model = known.get(part.model)
     if model is None:
-        r.problem("model", "one of " + ", ".join(sorted(MODELS)), part.model)
+        r.problem("model", "one of " + ", ".join(sorted(known)), part.model)
         return
     for problem in model.check_part(part):
         r.problems.append(f"{r.file}: {r.path}.{problem}")

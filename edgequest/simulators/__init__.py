@@ -5,3 +5,7 @@ mission names a model (``frontier``, ``fleet``, ``privacy``); the model reads th
 params and the run's controls, calls the engine with a seeded generator, and returns the
 metrics as plain JSON-ready values. No I/O, no UI.
 """
+
+# The built-in models, registered in an order that respects their imports (privacy builds
+# on fleet); importing any one of them, or the registry, loads the package first.
+from edgequest.simulators import frontier, fleet, privacy  # noqa: E402,F401  (register)

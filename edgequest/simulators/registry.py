@@ -1,4 +1,9 @@
-"""The part models a mission file may name, by name."""
+"""The part models a mission file may name, by name.
+
+The built-in models register themselves when their modules are imported, which the
+package does on import (see ``edgequest/simulators/__init__.py``), so any import of this
+module, or of one model module on its own, sees all of them.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ def register(model: Model) -> Model:
     return model
 
 
+def models() -> dict[str, Model]:
+    """Every known model."""
+    return MODELS
+
+
 def model_for(part: Part) -> Model:
     try:
         return MODELS[part.model]
@@ -21,19 +31,3 @@ def model_for(part: Part) -> Model:
         raise GameError(
             f"part {part.number} names model {part.model!r}, which this version of EdgeQuest does not have"
         ) from None
-
-
-def _load_builtin_models() -> None:
-    # Imported for their side effect of registering; kept in one place so that the
-    # mission loader and the game see the same catalogue.
-    import importlib
-
-    for module in ("frontier", "fleet", "privacy"):
-        try:
-            importlib.import_module(f"edgequest.simulators.{module}")
-        except ModuleNotFoundError as exc:  # pragma: no cover - only while a model is absent
-            if exc.name != f"edgequest.simulators.{module}":
-                raise
-
-
-_load_builtin_models()
