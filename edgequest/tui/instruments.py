@@ -342,33 +342,43 @@ def _privacy_applies(m: Metrics) -> bool:
     return _num(m, "epsilon") is not None and _num(m, "accuracy") is not None
 
 
-def _draw_privacy(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
-    """Accuracy against epsilon, one point per run, with the Privacy Officer's line."""
-    earlier = [(r.metrics["epsilon"], r.metrics["accuracy"]) for r in runs[:-1]
-               if _num(r.metrics, "epsilon") is not None and _num(r.metrics, "accuracy") is not None]
-    latest = runs[-1].metrics
-    eps_limit = _threshold(part, "epsilon")
-    eps_limit = 1.0 if eps_limit is None else eps_limit
-    target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
-    xs_all = [float(e) for e, _ in earlier] + [float(latest["epsilon"]), eps_limit]
-    ys_all = [float(a) for _, a in earlier] + [float(latest["accuracy"])] + ([target] if target else [])
+def _draw_tradeoff(plt: Any, points: Sequence[tuple[float, float, int]], limit: float | None, limit_label: str,
+                   target: float | None, xlabel: str, nocolor: bool) -> None:
+    """One point per run (the latest filled), a vertical limit on x and the SPEC's accuracy line.
+
+    The privacy frontier (accuracy against epsilon, the officer's line) and the memory-accuracy
+    frontier (accuracy against training memory, the device's budget) are both this picture.
+    """
+    earlier, (x_last, y_last, n_last) = points[:-1], points[-1]
+    xs = [x for x, _, _ in points] + ([limit] if limit is not None else [])
+    ys = [y for _, y, _ in points] + ([target] if target is not None else [])
     if earlier:
-        plt.scatter([e for e, _ in earlier], [a for _, a in earlier], marker="○",
-                    color="default" if nocolor else "gray", label="earlier")
-    plt.scatter([latest["epsilon"]], [latest["accuracy"]], marker="●",
-                color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
-    plt.vline(eps_limit, "default" if nocolor else "red")
-    plt.text("officer", x=eps_limit, y=max(ys_all), color="default" if nocolor else "red", alignment="left")
+        plt.scatter([x for x, _, _ in earlier], [y for _, y, _ in earlier], marker="○",
+                    color="default" if nocolor else "gray", label="earlier runs")
+    plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan", label=f"run {n_last}")
+    if limit is not None:
+        plt.vline(limit, "default" if nocolor else "red")
+        plt.text(limit_label, x=limit, y=max(ys), color="default" if nocolor else "red", alignment="left")
     if target is not None:
         plt.hline(target, "default" if nocolor else "green")
-        plt.text("target", x=min(xs_all), y=target, color="default" if nocolor else "green", alignment="left")
-    lo, hi = min(xs_all), max(xs_all)
+        plt.text("SPEC", x=min(xs), y=target, color="default" if nocolor else "green", alignment="left")
+    lo, hi = min(xs), max(xs)
     if lo > 0 and hi / lo > 20:
         plt.xscale("log")
-    pad_y = max(0.02, (max(ys_all) - min(ys_all)) * 0.15)
-    plt.ylim(max(0.0, min(ys_all) - pad_y), min(1.0, max(ys_all) + pad_y))
-    plt.xlabel("epsilon (smaller = more private)")
+    pad_y = max(0.02, (max(ys) - min(ys)) * 0.15)
+    plt.ylim(max(0.0, min(ys) - pad_y), min(1.0, max(ys) + pad_y))
+    plt.xlabel(xlabel)
     plt.ylabel("accuracy")
+
+
+def _draw_privacy(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
+    """Accuracy against epsilon, one point per run, with the Privacy Officer's line."""
+    points = [(float(r.metrics["epsilon"]), float(r.metrics["accuracy"]), r.number) for r in runs
+              if _privacy_applies(r.metrics)]
+    limit = _threshold(part, "epsilon")
+    target = _num(runs[-1].metrics, "target_accuracy") or _threshold(part, "accuracy")
+    _draw_tradeoff(plt, points, 1.0 if limit is None else limit, "officer", target,
+                   "epsilon (smaller = more private)", nocolor)
 
 
 def _privacy_caption(part: Part, runs: Sequence[RunView]) -> str:
@@ -398,30 +408,10 @@ def _frontier_budget_mb(part: Part, m: Metrics) -> float | None:
 
 def _draw_frontier(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
     """Accuracy against training memory, one point per run: the memory-accuracy frontier."""
-    points = [(r.metrics["memory_mb"]["total"], r.metrics["accuracy"], r.number) for r in runs
+    points = [(float(r.metrics["memory_mb"]["total"]), float(r.metrics["accuracy"]), r.number) for r in runs
               if _frontier_applies(r.metrics)]
-    earlier, (x_last, y_last, n_last) = points[:-1], points[-1]
-    budget = _frontier_budget_mb(part, runs[-1].metrics)
-    target = _threshold(part, "accuracy")
-    xs = [x for x, _, _ in points] + ([budget] if budget else [])
-    ys = [y for _, y, _ in points] + ([target] if target is not None else [])
-    if earlier:
-        plt.scatter([x for x, _, _ in earlier], [y for _, y, _ in earlier], marker="○",
-                    color="default" if nocolor else "gray", label="earlier runs")
-    plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan", label=f"run {n_last}")
-    if budget:
-        plt.vline(budget, "default" if nocolor else "red")
-        plt.text("budget", x=budget, y=max(ys), color="default" if nocolor else "red", alignment="left")
-    if target is not None:
-        plt.hline(target, "default" if nocolor else "green")
-        plt.text("SPEC", x=min(xs), y=target, color="default" if nocolor else "green", alignment="left")
-    lo, hi = min(xs), max(xs)
-    if lo > 0 and hi / lo > 20:
-        plt.xscale("log")
-    pad_y = max(0.02, (max(ys) - min(ys)) * 0.15)
-    plt.ylim(max(0.0, min(ys) - pad_y), min(1.0, max(ys) + pad_y))
-    plt.xlabel("training memory (MB)")
-    plt.ylabel("accuracy")
+    _draw_tradeoff(plt, points, _frontier_budget_mb(part, runs[-1].metrics), "budget",
+                   _threshold(part, "accuracy"), "training memory (MB)", nocolor)
 
 
 def _frontier_caption(part: Part, runs: Sequence[RunView]) -> str:
