@@ -132,3 +132,13 @@ def test_every_released_mission_version_still_loads():
     for copy in copies:
         mission = load_mission(copy)
         assert copy.name == released_name(mission.id, mission.sha256)
+
+
+def test_training_the_last_few_blocks_is_not_mistaken_for_full_fine_tuning():
+    """last_k trains the same share of the proxy's depth as of the real network's blocks."""
+    part = CAMPAIGN["edge-guardian"].part(1)  # ResNet-50: 18 blocks
+    last3 = simulate_design(part, {"method": "last_k", "layers": 3, "batch": 8}, 0).metrics
+    every = simulate_design(part, {"method": "last_k", "layers": 18, "batch": 8}, 0).metrics
+    full = simulate_design(part, {"method": "full", "batch": 8}, 0).metrics
+    assert last3["accuracy"] < full["accuracy"]
+    assert every["trainable_params"] == full["trainable_params"]
