@@ -54,20 +54,6 @@ def _real_campaign() -> bool:
     return bool(mission_paths())
 
 
-_STAND_IN_LAUNCHER = """
-import sys
-from pathlib import Path
-sys.path.insert(0, {root!r})
-from tests.test_tui_fakes import FAKE_MODELS, TRACKS, mission_toml
-from edgequest.simulators import registry
-registry.MODELS.update(FAKE_MODELS)
-folder = Path({missions!r})
-folder.mkdir(exist_ok=True)
-for track in TRACKS:
-    (folder / (track + ".toml")).write_text(mission_toml(track))
-from edgequest.tui.launch import launch
-sys.exit(launch(track={track!r}, player="bench", save_dir={saves!r}, seed=4, missions=folder))
-"""
 
 
 def game_command(workdir: Path, track: str | None = None) -> list[str]:
@@ -75,9 +61,11 @@ def game_command(workdir: Path, track: str | None = None) -> list[str]:
     if _real_campaign():
         cmd = [sys.executable, "-m", "edgequest", "--player", "bench", "--save-dir", saves, "--seed", "4"]
         return cmd + (["--track", track] if track else [])
+    from tests.test_tui_fakes import STAND_IN_LAUNCHER
+
     script = workdir / "launch.py"
-    script.write_text(_STAND_IN_LAUNCHER.format(root=str(ROOT), missions=str(workdir / "missions"),
-                                                track=track, saves=saves))
+    script.write_text(STAND_IN_LAUNCHER.format(player="bench", root=str(ROOT), missions=str(workdir / "missions"),
+                                               track=track, saves=saves))
     return [sys.executable, str(script)]
 
 

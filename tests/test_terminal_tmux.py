@@ -25,20 +25,6 @@ from edgequest.saves.store import read_save, save_path
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
-FAKE_LAUNCHER = """
-import sys
-from pathlib import Path
-sys.path.insert(0, {root!r})
-from tests.test_tui_fakes import FAKE_MODELS, TRACKS, mission_toml
-from edgequest.simulators import registry
-registry.MODELS.update(FAKE_MODELS)
-folder = Path({missions!r})
-folder.mkdir(exist_ok=True)
-for track in TRACKS:
-    (folder / (track + ".toml")).write_text(mission_toml(track))
-from edgequest.tui.launch import launch
-sys.exit(launch(track={track!r}, player="tmux", save_dir={saves!r}, seed=4, missions=folder))
-"""
 
 
 class Terminal:
@@ -95,13 +81,13 @@ def _game_command(tmp_path: Path, track: str | None, monkeypatch) -> tuple[str, 
         command = (f"{shlex.quote(sys.executable)} -m edgequest --track {track} --player tmux "
                    f"--save-dir {shlex.quote(str(saves))} --seed 4")
         return command, track, campaign[track]
-    from tests.test_tui_fakes import FAKE_MODELS, mission_toml
+    from tests.test_tui_fakes import FAKE_MODELS, STAND_IN_LAUNCHER, mission_toml
     from edgequest.campaign import load_mission_bytes
     from edgequest.simulators import registry
 
     track = track or "edge-guardian"
     script = tmp_path / "launch.py"
-    script.write_text(FAKE_LAUNCHER.format(root=str(ROOT), missions=str(tmp_path / "missions"),
+    script.write_text(STAND_IN_LAUNCHER.format(player="tmux", root=str(ROOT), missions=str(tmp_path / "missions"),
                                            track=track, saves=str(saves)))
     for name, model in FAKE_MODELS.items():  # only for loading the mission here
         monkeypatch.setitem(registry.MODELS, name, model)

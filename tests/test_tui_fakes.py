@@ -365,6 +365,23 @@ best = 0.9
 '''
 
 
+# A script that starts the real game on the stand-in tracks (tmux test, TUI benchmark).
+STAND_IN_LAUNCHER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.test_tui_fakes import FAKE_MODELS, TRACKS, mission_toml
+from edgequest.simulators import registry
+registry.MODELS.update(FAKE_MODELS)
+folder = Path({missions!r})
+folder.mkdir(exist_ok=True)
+for track in TRACKS:
+    (folder / (track + ".toml")).write_text(mission_toml(track))
+from edgequest.tui.launch import launch
+sys.exit(launch(track={track!r}, player={player!r}, save_dir={saves!r}, seed=4, missions=folder))
+"""
+
+
 def fake_campaign() -> dict:
     """The four stand-in tracks, loaded through the real mission loader."""
     return {t: load_mission_bytes(mission_toml(t).encode(), f"fake/{t}.toml") for t in TRACKS}
