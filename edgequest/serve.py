@@ -91,8 +91,7 @@ def serve(host: str, port: str | int, *, player: str | None = None, save_dir: Pa
     port = parse_port(str(port))
     url = check_public_url(public_url)
     player = check_player(player if player is not None else default_player())
-    campaign = load_campaign()
-    if track is not None and track not in campaign:
+    if track is not None and track not in (campaign := load_campaign()):  # (numpy: only when needed)
         raise EdgeQuestError(f"--track {track!r} is not a track; expected one of {', '.join(campaign)}")
     folder = resolve_save_dir(save_dir).absolute()
     prepare_save_dir(folder)
