@@ -229,3 +229,28 @@ def test_the_game_key_exports_the_report_into_the_save_folder(tmp_path):
     assert target.parent == tmp_path and target.name == "golden-ada__edge-guardian.report.html"
     assert f"Report written to {target}" in notices
     assert "<svg" in target.read_text() and "The Ledger" in target.read_text()
+
+
+def test_every_instrument_has_an_svg_form():
+    """The golden saves between them use every instrument; each draws as well-formed SVG."""
+    from edgequest.report.svg import instrument_svg
+    from edgequest.tui.instruments import INSTRUMENTS
+
+    drawn = set()
+    for name in sorted(EXPECTED):
+        for part in build_report(GOLDEN / name).parts:
+            for chart in part.charts:
+                svg = ET.fromstring(instrument_svg(chart.instrument, chart.part, chart.runs, chart.title))
+                assert svg.find(f"{SVG_NS}title").text == chart.title
+                marks = [e for e in svg.iter() if e.tag in (f"{SVG_NS}rect", f"{SVG_NS}circle", f"{SVG_NS}polyline")]
+                assert len(marks) > 2, chart.title
+                drawn.add(chart.instrument.id)
+    assert drawn == {i.id for i in INSTRUMENTS}
+
+
+def test_axis_ticks_are_round_numbers():
+    from edgequest.report.svg import nice_ticks
+
+    assert nice_ticks(0, 512) == [0, 100, 200, 300, 400, 500]
+    assert nice_ticks(0.66, 0.81) == pytest.approx([0.7, 0.75, 0.8])
+    assert nice_ticks(0, 1) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
