@@ -252,5 +252,5 @@ def test_axis_ticks_are_round_numbers():
     from edgequest.report.svg import nice_ticks
 
     assert nice_ticks(0, 512) == [0, 100, 200, 300, 400, 500]
-    assert nice_ticks(0.66, 0.81) == pytest.approx([0.7, 0.75, 0.8])
+    assert nice_ticks(0.66, 0.81) == pytest.approx([0.66, 0.68, 0.70, 0.72, 0.74, 0.76, 0.78, 0.80])
     assert nice_ticks(0, 1) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
