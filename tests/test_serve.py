@@ -3,8 +3,9 @@
 The server is started as users start it (a subprocess on a free port) and must answer
 HTTP 200 within seconds. Then a real headless Chromium (Debian's package; the test skips
 without it) opens the page: the title screen and a workbench are screenshotted, their
-text is read from the page's terminal, and a run made by a key press in the browser must
-land in the save. Chromium is driven through its DevTools protocol with aiohttp's
+text is read from the page's terminal, a run made by a key press in the browser must
+land in the save, and the report key must write the report beside the save and hand the
+same file to the browser as a download. Chromium is driven through its DevTools protocol with aiohttp's
 websocket client (aiohttp comes with textual-serve); every host but 127.0.0.1 is made
 unresolvable for it, so nothing leaves the machine.
 """
@@ -247,6 +248,13 @@ async def play_in_browser(page_url: str, devtools_port: int, tmp_path: Path, mis
                     break
                 await asyncio.sleep(0.3)
             bench_png = await tools.screenshot(tmp_path / "workbench.png")
+            # the report key: written beside the save on the server, and offered as a download
+            await tools.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(tmp_path / "downloads"))
+            await tools.key("e")
+            await tools.wait_for("Report written to")
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not list((tmp_path / "downloads").glob("*.report.html")):
+                await asyncio.sleep(0.3)
             return {"title": title, "bench": bench, "title_png": str(len(title_png)),
                     "bench_png": str(len(bench_png))}
 
@@ -274,5 +282,8 @@ def test_a_headless_browser_plays_the_first_screen(tmp_path):
     for name in ("title.png", "workbench.png"):
         png = (tmp_path / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
-    save = read_save(save_path(tmp_path / "saves", PLAYER, mission.id))
-    assert len(save.record.parts[1].runs) == 1  # the run made in the browser is in the save
+    saved = save_path(tmp_path / "saves", PLAYER, mission.id)
+    assert len(read_save(saved).record.parts[1].runs) == 1  # the run made in the browser is in the save
+    report = saved.with_name(f"{PLAYER}__{mission.id}.report.html")
+    downloaded = tmp_path / "downloads" / report.name
+    assert "<svg" in report.read_text() and downloaded.read_bytes() == report.read_bytes()
