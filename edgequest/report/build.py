@@ -21,7 +21,8 @@ from edgequest import __version__
 from edgequest.campaign.schema import Mission, Part
 from edgequest.errors import EdgeQuestError
 from edgequest.grading.library import MissionLibrary
-from edgequest.grading.verdict import PartGrade, RunLine, SaveGrade, grade_file
+from edgequest.game.play import Phase
+from edgequest.grading.verdict import PASSED, PartGrade, RunLine, SaveGrade, grade_file
 from edgequest.tui import numbers as fmt
 from edgequest.tui import stepping
 from edgequest.tui.instruments import Instrument, RunView, instruments_for
@@ -159,7 +160,7 @@ def _part_report(part: Part, grade: PartGrade) -> PartReport:
         for key, label in COMPONENTS
     )
     return PartReport(
-        number=part.number, title=part.title, objective=part.objective, status=grade.status,
+        number=part.number, title=part.title, objective=part.objective, status=_status(grade),
         lock_question=str(lock.get("question") or part.lock.question),
         lock_answer=_answer(lock.get("answer"), unit),
         lock_truth=_answer(lock["truth"], unit) if "truth" in lock else "revealed when a design is committed",
@@ -173,6 +174,14 @@ def _part_report(part: Part, grade: PartGrade) -> PartReport:
         stakeholder=part.stakeholder, reflect_prompt=part.reflect_prompt, reflection=grade.reflection,
         components=components, points=f"{grade.points:.1f}", charts=tuple(_charts(part, grade.runs, committed)),
     )
+
+
+def _status(grade: PartGrade) -> str:
+    if grade.status == PASSED:
+        return "✓ finished, the whole SPEC met"
+    if grade.phase != Phase.DONE.value:
+        return "not finished"
+    return "✗ finished, the SPEC not met"
 
 
 def _answer(value: Any, unit: str) -> str:
