@@ -1,4 +1,4 @@
-"""The ``edgequest`` command line: play, simulate, replay, grade and check missions.
+"""The ``edgequest`` command line: play, simulate, replay, report, grade, serve and check missions.
 
 Exit status: 0 on success, 2 on bad input (with one line on stderr naming what was wrong
 and what is accepted), 130 when interrupted. Nothing is written to stderr on success.
@@ -72,6 +72,35 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("save", type=Path, help="a save file")
     rep.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    report = sub.add_parser(
+        "report", help="write a save's lab report (HTML or Markdown)",
+        description="Replay a save through the game, as the grader does, and write its lab report: the "
+        "track and persona, each part's Lock, runs, committed design, reveal, reflection and score, with "
+        "the workbench's charts, then the Ledger. Written to standard output unless --output is given.",
+    )
+    report.add_argument("save", type=Path, help="a save file")
+    report.add_argument("--format", dest="report_format", default=None, metavar="html|md",
+                        help="html (inline SVG charts; prints cleanly) or md (text charts); default: "
+                        "from the --output name, else html")
+    report.add_argument("--output", type=Path, default=None, metavar="FILE",
+                        help="write the report to FILE (never over a save) instead of standard output")
+
+    serve = sub.add_parser(
+        "serve", help="play in a web browser (textual-serve)",
+        description="Serve the game to a web browser: open the printed address, and every tab plays "
+        "the same game as the terminal, with the same saves.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, "
+                       "this machine only; 0.0.0.0 for every interface)")
+    serve.add_argument("--port", default="8000", help="port to listen on (default 8000)")
+    serve.add_argument("--public-url", default=None, metavar="URL",
+                       help="the address browsers open, when a reverse proxy stands in front "
+                       "(e.g. https://lab.example.edu/edgequest/alice)")
+    serve.add_argument("--track", default=None, help="open this track directly")
+    serve.add_argument("--player", default=None, help="the player every tab plays as (default: your login)")
+    serve.add_argument("--save-dir", type=Path, default=None,
+                       help="where saves go (default: $EDGEQUEST_SAVE_DIR, else ./saves)")
+
     grade = sub.add_parser(
         "grade",
         help="grade saves (files or folders) and write results",
@@ -120,6 +149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from edgequest.grading.replay import replay_command
 
             return replay_command(args.save, as_json=args.json)
+        if args.command == "report":
+            from edgequest.report.command import report_command
+
+            return report_command(args.save, args.report_format, args.output)
+        if args.command == "serve":
+            from edgequest.serve import serve
+
+            return serve(args.host, args.port, player=args.player, save_dir=args.save_dir, track=args.track,
+                         public_url=args.public_url)
         if args.command == "grade":
             from edgequest.grading.grade import grade_command
 

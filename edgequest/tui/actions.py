@@ -35,6 +35,8 @@ _ALL = (
                priority=True),
     GameAction("app.help", "f1,question_mark", "help", "Help", "Keys and how to play this screen.",
                key_display="F1/?"),
+    GameAction("app.report", "e", "export_report", "Export report",
+               "Write this track's lab report (HTML, with its charts) into the save folder.", show=False),
     GameAction("nav.tracks", "escape", "tracks", "Tracks", "Back to the track choice; your game stays saved."),
     GameAction("title.play", "enter", "select", "Play", "Play the highlighted track, resuming where you left off."),
     GameAction("briefing.lock", "enter", "to_lock", "To the Lock",

@@ -56,7 +56,7 @@ class GameCommands(Provider):
 class EdgeQuestApp(App[int]):
     TITLE = "EdgeQuest"
     CSS_PATH = "edgequest.tcss"
-    BINDINGS = bindings("app.quit", "app.help")
+    BINDINGS = bindings("app.quit", "app.help", "app.report")
     COMMANDS = App.COMMANDS | {GameCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (36, "-tall")]
@@ -179,6 +179,25 @@ class EdgeQuestApp(App[int]):
             self.screen.dismiss(None)
             return
         self.push_screen(HelpScreen(self.screen))
+
+    def action_export_report(self) -> None:
+        """Write the open track's report beside its save (replayed off the UI thread)."""
+        if self.session is None:
+            self.notify("Open a track first: the report is of the track you play.", severity="warning")
+            return
+        self.run_worker(partial(self._export_report, self.session.path), thread=True, group="report")
+
+    def _export_report(self, save: Path) -> None:
+        from edgequest.report.command import export_beside
+
+        try:
+            target = export_beside(save)
+        except (EdgeQuestError, OSError) as exc:
+            self.call_from_thread(self.notify, str(exc), title="No report", severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, f"Report written to {target}", title="Report", timeout=10)
+        if self.is_web:  # in a browser the save folder is on the server: hand the file over too
+            self.call_from_thread(self.deliver_text, target, save_filename=target.name)
 
     async def action_quit(self) -> None:
         self.exit(0)

@@ -168,7 +168,7 @@ def help_markdown(screen: Screen) -> str:
             seen.add(binding.id)
             key = binding.key_display or binding.key.replace(",", " / ")
             lines.append(f"| `{key}` | {binding.description} | {binding.tooltip} |")
-    for action_id in ("app.help", "app.quit"):
+    for action_id in ("app.help", "app.report", "app.quit"):
         action = ACTIONS[action_id]
         lines.append(f"| `{action.key_display or action.keys}` | {action.description} | {action.tooltip} |")
     lines.append("| `ctrl+p` | Commands | The command palette: the game's actions and the themes. |")
