@@ -9,14 +9,12 @@ game's first screen stay quick.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from edgequest import __version__
+from edgequest import __version__, jsonplain
 from edgequest.errors import EdgeQuestError
 
 # numpy's BLAS thread pool fights other processes on a shared lab server (a part-2 run went
@@ -117,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "missions":
             return _missions(args, parser)
         if args.command == "replay":
-            from edgequest.grading.replay import replay_command
+            from edgequest.grading.replay_cmd import replay_command
 
             return replay_command(args.save, as_json=args.json)
         if args.command == "grade":
@@ -188,20 +186,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def dumps(data: Any, *, compact: bool = False) -> str:
     """JSON for people and tools: numpy scalars as numbers, non-finite numbers as null."""
-    return json.dumps(_plain(data), indent=None if compact else 2, allow_nan=False,
-                      separators=(",", ":") if compact else None)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return jsonplain.dumps(data, compact=compact, ensure_ascii=True)
 
 
 def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 import textwrap
 from typing import Any, Iterable, Sequence
 
-from edgequest import __version__
+from edgequest import __version__, jsonplain
 from edgequest.grading.verdict import NOT_GRADABLE, PASSED, PartGrade, SaveGrade
 
 RESULTS_FORMAT = "edgequest-grades"
@@ -25,17 +23,7 @@ RESULTS_FORMAT_VERSION = 1
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return jsonplain.dumps(data)
 
 
 # ------------------------------------------------------------------ Gradescope

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from edgequest import __version__
+from edgequest.jsonplain import plain
 from edgequest.campaign.schema import Mission, Part
 from edgequest.errors import EdgeQuestError, MissionError, SaveError
 from edgequest.game import scoring
@@ -272,7 +273,7 @@ def _part_grade(game: Game, part: Part, problem: str | None, detail: bool) -> Pa
                             "answer": rec.lock if rec else None}
     if problem is None and phase in (Phase.REFLECT, Phase.DONE):
         reveal = game.reveal(number)
-        lock.update(truth=_plain(reveal.truth), closeness=round(reveal.closeness, 4))
+        lock.update(truth=plain(reveal.truth), closeness=round(reveal.closeness, 4))
     base = dict(
         number=number, title=part.title, phase=phase.value, budget=part.budget, runs=runs,
         metric_name=part.optimise.metric, metric_goal=part.optimise.goal, lock=lock,
@@ -303,13 +304,13 @@ def _lock_question(game: Game, part: Part) -> str:
 def _run_line(part: Part, outcome: RunOutcome, detail: bool) -> RunLine:
     return RunLine(
         run=outcome.index + 1,
-        controls={k: _plain(v) for k, v in outcome.controls.items()},
+        controls={k: plain(v) for k, v in outcome.controls.items()},
         metric=_metric(part, outcome),
         checks_passed=sum(c.passed for c in outcome.checks),
         checks_total=len(outcome.checks),
         points=float(outcome.points),
-        checks=tuple(_plain(c.to_dict()) for c in outcome.checks),
-        metrics=_plain(dict(outcome.metrics)) if detail else None,
+        checks=tuple(plain(c.to_dict()) for c in outcome.checks),
+        metrics=plain(dict(outcome.metrics)) if detail else None,
     )
 
 
@@ -320,19 +321,6 @@ def _metric(part: Part, outcome: RunOutcome) -> float | None:
 
 def _zero_components() -> dict[str, float]:
     return {k: 0.0 for k in ("lock", "spec", "runs", "margin", "reflection")}
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and arrays as Python numbers and lists; non-finite floats as None."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return _plain(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _internal(exc: BaseException) -> str:
