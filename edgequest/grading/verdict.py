@@ -14,7 +14,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from edgequest import __version__
 from edgequest.jsonplain import plain
@@ -22,6 +22,7 @@ from edgequest.campaign.schema import Mission, Part
 from edgequest.errors import EdgeQuestError, MissionError, SaveError
 from edgequest.game import scoring
 from edgequest.game.play import Game, Phase, RunOutcome
+from edgequest.grading.forensics import Fingerprint, Flag, fingerprint, lock_flags, timing_flags
 from edgequest.grading.library import MissionResolver
 from edgequest.grading.replay import replay_record
 from edgequest.saves.store import SaveData, parse_save, read_save_bytes
@@ -146,6 +147,9 @@ class SaveGrade:
     finished: bool = False
     ledger: str | None = None
     lateness: Lateness | None = field(default=None)
+    flags: tuple[Flag, ...] = ()  # forensics: what an instructor should look at (never scored)
+    fingerprint: Fingerprint | None = None  # for comparing saves across players
+    signed: bool = False  # carries a valid signature by the key the grader was given
 
     @property
     def status(self) -> str:
@@ -159,6 +163,9 @@ class SaveGrade:
 
     def with_lateness(self, lateness: Lateness) -> "SaveGrade":
         return replace(self, lateness=lateness)
+
+    def with_flags(self, flags: Sequence[Flag]) -> "SaveGrade":
+        return replace(self, flags=self.flags + tuple(flags))
 
     def to_dict(self, detail: bool = False) -> dict[str, Any]:
         return {
@@ -181,13 +188,24 @@ class SaveGrade:
             "finished": self.finished,
             "parts": [p.to_dict(detail) for p in self.parts],
             "ledger": self.ledger,
+            "signed": self.signed,
+            "record_sha256": self.fingerprint.record_sha256 if self.fingerprint else None,
+            "flags": [f.to_dict() for f in self.flags],
         }
+
+
+@dataclass(frozen=True)
+class Signing:
+    """The grader's signature policy: the lab server's key, and whether a signature is required."""
+
+    key: bytes | None = None
+    required: bool = False
 
 
 # ------------------------------------------------------------------ grading
 
 
-def grade_file(path: Path, library: MissionResolver, detail: bool = False) -> SaveGrade:
+def grade_file(path: Path, library: MissionResolver, detail: bool = False, signing: Signing = Signing()) -> SaveGrade:
     """The grade of the save at ``path``; never raises, never prints.
 
     ``detail`` keeps every run's full metrics (for ``edgequest replay --json``).
@@ -196,20 +214,22 @@ def grade_file(path: Path, library: MissionResolver, detail: bool = False) -> Sa
     try:
         with _quiet():
             raw = read_save_bytes(Path(path))
-            return grade_bytes(raw, source, library, detail)
+            return grade_bytes(raw, source, library, detail, signing)
     except SaveError as exc:
         return not_gradable(source, str(exc))
     except Exception as exc:  # a grader must answer for every save, even one that finds a bug
         return not_gradable(source, _internal(exc))
 
 
-def grade_bytes(raw: bytes, source: str, library: MissionResolver, detail: bool = False) -> SaveGrade:
+def grade_bytes(
+    raw: bytes, source: str, library: MissionResolver, detail: bool = False, signing: Signing = Signing()
+) -> SaveGrade:
     """The grade of a save's bytes; never raises."""
     sha = hashlib.sha256(raw).hexdigest()
     try:
         with _quiet():
             save = parse_save(raw, source)
-            return grade_save(save, source, sha, library, detail)
+            return grade_save(save, source, sha, library, detail, signing)
     except SaveError as exc:
         return not_gradable(source, str(exc), sha)
     except Exception as exc:
@@ -217,7 +237,8 @@ def grade_bytes(raw: bytes, source: str, library: MissionResolver, detail: bool 
 
 
 def grade_save(
-    save: SaveData, source: str, save_sha256: str | None, library: MissionResolver, detail: bool = False
+    save: SaveData, source: str, save_sha256: str | None, library: MissionResolver, detail: bool = False,
+    signing: Signing = Signing(),
 ) -> SaveGrade:
     """Grade a parsed save: find its mission version, replay, score each part."""
     base = SaveGrade(
@@ -225,7 +246,16 @@ def grade_save(
         track=save.mission_id, mission_sha256=save.mission_sha256,
         save_edgequest_version=save.edgequest_version, format_version=save.format_version,
         created=save.created, updated=save.updated, seed=save.record.seed, ledger=save.record.ledger,
+        fingerprint=fingerprint(save.player, save.record),
     )
+    if signing.key is not None:
+        unsigned = save.signature is None
+        problem = save.signature_problem(signing.key)
+        if problem is not None and (signing.required or not unsigned):
+            return replace(base, reason=f"{source}: signature: {problem}")
+        base = replace(base, signed=problem is None)
+    elif signing.required:
+        return replace(base, reason=f"{source}: signature: a signature is required but the grader has no key")
     sha = save.mission_sha256
     try:
         mission = library(sha)
@@ -253,9 +283,10 @@ def grade_save(
     problems = [f"{source}: {replay.part_problems[n]}" for n in sorted(replay.part_problems)]
     problems += [f"{source}: {p}" for p in replay.save_problems]
     total = sum(p.points for p in parts) / len(parts)
+    flags = lock_flags(source, [(p.number, p.lock) for p in parts]) + timing_flags(source, save.record)
     return replace(
         base, gradable=not problems, reason=problems[0] if problems else None, mission_name=mission.name,
-        parts=parts, total=total, finished=game.finished and not problems,
+        parts=parts, total=total, finished=game.finished and not problems, flags=tuple(flags),
     )
 
 
