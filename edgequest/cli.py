@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--deadline", default=None, metavar="TIME",
                        help="due time, ISO 8601 with a UTC offset (default: $EDGEQUEST_DEADLINE, "
                        "else the Gradescope metadata's due date)")
+    grade.add_argument("--signing-key", type=Path, default=None, metavar="FILE",
+                       help="the lab server's save-signing key: a save with a signature that does not match "
+                       "is not gradable")
+    grade.add_argument("--require-signature", action="store_true",
+                       help="with --signing-key: an unsigned save is not gradable either")
 
     missions = sub.add_parser("missions", help="list or validate mission files",
                               description="List the campaign's tracks, or validate mission files.")
@@ -194,7 +199,12 @@ def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from edgequest.campaign.loader import check_missions
 
     if args.missions_command == "list":
+        if args.folder is not None and not args.folder.is_dir():
+            raise EdgeQuestError(f"{args.folder}: no such folder; give a folder of mission files (*.toml), "
+                                 "or nothing for the campaign's own")
         campaign = load_campaign(args.folder)
+        if not campaign:
+            raise EdgeQuestError(f"{args.folder or 'the campaign folder'}: no mission files (*.toml) in it")
         for mission in campaign.values():
             print(f"{mission.id:<16} {mission.name} — {mission.persona}")
             for part in mission.parts:

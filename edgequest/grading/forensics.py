@@ -144,25 +144,23 @@ def timing_flags(source: str, record: Record) -> list[Flag]:
     if stamped != wanted:
         flags.append(Flag("timing", f"the move times list {sum(stamped.values())} moves, the record holds "
                           f"{sum(wanted.values())} (or not the same ones)", (source,)))
-    previous = None
-    problems: list[str] = []
-    for stamp in sorted(record.times, key=lambda s: (s.session, s.t, _rank(s.part, s.move))):
-        if previous is not None and previous.session == stamp.session:
-            gap = stamp.t - previous.t
-            if 0 < gap < MIN_GAP_S:
-                problems.append(f"{_name(previous)} and {_name(stamp)} {gap:.3f} s apart in session {stamp.session}")
-        if previous is not None and _rank(stamp.part, stamp.move) < _rank(previous.part, previous.move):
-            problems.append(f"{_name(stamp)} was stamped after {_name(previous)}, which the rules put later")
-        previous = stamp
-    order = record.times
-    for a, b in zip(order, order[1:]):
+    fast: list[str] = []
+    disorder: list[str] = []
+    backwards: list[str] = []
+    for a, b in zip(record.times, record.times[1:]):  # in the order the game wrote them
         if a.session == b.session and b.t < a.t:
-            problems.append(f"times run backwards in session {a.session} ({_name(a)} at {a.t:.3f} s, "
-                            f"then {_name(b)} at {b.t:.3f} s)")
-            break
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        flags.append(Flag("timing", problems[0] + more, (source,)))
+            backwards.append(f"times run backwards in session {a.session} ({_name(a)} at {a.t:.3f} s, "
+                             f"then {_name(b)} at {b.t:.3f} s)")
+    ordered = sorted(record.times, key=lambda s: (s.session, s.t, _rank(s.part, s.move)))
+    for a, b in zip(ordered, ordered[1:]):
+        if a.session == b.session and 0 < b.t - a.t < MIN_GAP_S:
+            fast.append(f"{_name(a)} and {_name(b)} {b.t - a.t:.3f} s apart in session {b.session}")
+        if _rank(b.part, b.move) < _rank(a.part, a.move):
+            disorder.append(f"{_name(b)} was stamped after {_name(a)}, which the rules put later")
+    for problems in (backwards, fast, disorder):
+        if problems:
+            more = f" (and {len(problems) - 1} more like it)" if len(problems) > 1 else ""
+            flags.append(Flag("timing", problems[0] + more, (source,)))
     return flags
 
 

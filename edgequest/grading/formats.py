@@ -3,7 +3,7 @@
 Gradescope (https://gradescope-autograders.readthedocs.io/en/latest/specs/): the top-level
 ``score`` is the counted save's score out of 100 (after any late penalty); one
 ``tests[]`` entry per part, worth ``100 / parts`` points (rounded to cents, the last part
-taking the remainder so they sum to exactly 100), with the run-by-run table in Markdown;
+taking the spare cents so they sum to exactly 100), with the run-by-run table in Markdown;
 ``extra_data`` carries the versions and hashes an instructor needs to regrade, and
 forensic flags also go into a hidden test (``"visibility": "hidden"``: instructors only).
 A student plays one track; when a submission holds several saves, each is listed in the
@@ -121,9 +121,9 @@ def _no_save_test(output: str) -> dict[str, Any]:
 
 
 def shares(parts: int) -> list[float]:
-    """Each part's points out of 100, in cents, summing to exactly 100 (the last takes the remainder)."""
-    each = round(100.0 / parts, 2)
-    return [each] * (parts - 1) + [round(100.0 - each * (parts - 1), 2)]
+    """Each part's points out of 100, in whole cents summing to exactly 100 (the last ones take the spare cents)."""
+    base, spare = divmod(10_000, parts)
+    return [(base + (i >= parts - spare)) / 100 for i in range(parts)]
 
 
 def _part_test(part: PartGrade, share: float) -> dict[str, Any]:
