@@ -9,6 +9,8 @@ hash the save recorded; nothing a save claims about its own outcome is believed.
 - ``verdict``: one save's grade (never raises: a bad save is "not gradable" with a reason).
 - ``collect``, ``pool``: which files to grade, and grading many of them across processes.
 - ``lateness``: the submission's own time against the deadline.
+- ``forensics``: flags for copied records, Lock answers read off the engine and
+  impossible move times (never scored).
 - ``formats``, ``histogram``: Gradescope ``results.json``, plain JSON, CSV, and the class's
   distributions drawn with plotext.
 - ``grade``: the ``edgequest grade`` command.
