@@ -601,3 +601,17 @@ def test_there_is_one_json_cleaner():
                     continue
                 body = [n for n in node.body if not isinstance(n, ast.Expr) or not isinstance(n.value, ast.Constant)]
                 assert len(body) == 1 and "jsonplain" in ast.unparse(body[0]), f"{path}: {node.name}"
+
+
+def test_a_copy_of_a_copy_names_both_kinds(toy_mission, tmp_path):
+    sizes = (10, 12, 14)
+    original = play(toy_mission, sizes=sizes)
+    write_save(tmp_path / "a", original, player="ada")
+    edited = play(toy_mission, sizes=sizes)
+    edited.record.ledger = "Reworded, so not the same words."
+    write_save(tmp_path / "b", edited, player="bob")
+    write_save(tmp_path / "c", edited, player="cy")
+    flags = {g.player: sorted((f.kind, len(f.saves)) for f in g.flags) for g in grade_paths([tmp_path], LIBRARY)}
+    assert flags == {"ada": [("near-identical", 3)],
+                     "bob": [("identical", 2), ("near-identical", 2)],
+                     "cy": [("identical", 2), ("near-identical", 2)]}

@@ -92,9 +92,11 @@ def cross_flags(prints: Sequence[tuple[str, Fingerprint | None]]) -> dict[int, l
             if len({fp.player for _, _, fp in members}) < 2:
                 continue  # one player's own saves may repeat
             for i, source, fp in members:
-                if kind == "near-identical" and any(f.kind == "identical" for f in found[i]):
+                # a near-identical save names only those not already named as identical
+                others = [(s, o) for _, s, o in members if o.player != fp.player
+                          and (kind == "identical" or o.record_sha256 != fp.record_sha256)]
+                if not others:
                     continue
-                others = [(s, o) for _, s, o in members if o.player != fp.player]
                 what = ("the same moves and words" if kind == "identical" else
                         f"the same {fp.runs} run designs and commits in the same order")
                 names = ", ".join(f"{s} (player {o.player})" for s, o in others)
