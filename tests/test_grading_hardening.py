@@ -29,9 +29,8 @@ from edgequest.grading.grade import grade_paths
 from edgequest.grading.library import MissionLibrary
 from edgequest.grading.verdict import NOT_GRADABLE, Signing, grade_file, not_gradable
 from edgequest.saves import signing as signing_module
-from edgequest.saves.store import SaveData, SaveSlot, read_save
+from edgequest.saves.store import SaveSlot, read_save
 from edgequest.session import Session, track_progress
-from tests.conftest import FIXTURES
 from tests.test_grading import LIBRARY, edit, play, write_save
 
 ROOT = Path(__file__).resolve().parent.parent
