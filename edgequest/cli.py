@@ -9,14 +9,12 @@ game's first screen stay quick.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from edgequest import __version__
+from edgequest import __version__, jsonplain
 from edgequest.errors import EdgeQuestError
 
 # numpy's BLAS thread pool fights other processes on a shared lab server (a part-2 run went
@@ -118,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--deadline", default=None, metavar="TIME",
                        help="due time, ISO 8601 with a UTC offset (default: $EDGEQUEST_DEADLINE, "
                        "else the Gradescope metadata's due date)")
+    grade.add_argument("--signing-key", type=Path, default=None, metavar="FILE",
+                       help="the lab server's save-signing key: a save with a signature that does not match "
+                       "is not gradable")
+    grade.add_argument("--require-signature", action="store_true",
+                       help="with --signing-key: an unsigned save is not gradable either")
 
     missions = sub.add_parser("missions", help="list or validate mission files",
                               description="List the campaign's tracks, or validate mission files.")
@@ -146,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "missions":
             return _missions(args, parser)
         if args.command == "replay":
-            from edgequest.grading.replay import replay_command
+            from edgequest.grading.replay_cmd import replay_command
 
             return replay_command(args.save, as_json=args.json)
         if args.command == "report":
@@ -226,20 +229,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def dumps(data: Any, *, compact: bool = False) -> str:
     """JSON for people and tools: numpy scalars as numbers, non-finite numbers as null."""
-    return json.dumps(_plain(data), indent=None if compact else 2, allow_nan=False,
-                      separators=(",", ":") if compact else None)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return jsonplain.dumps(data, compact=compact, ensure_ascii=True)
 
 
 def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -247,7 +237,12 @@ def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from edgequest.campaign.loader import check_missions
 
     if args.missions_command == "list":
+        if args.folder is not None and not args.folder.is_dir():
+            raise EdgeQuestError(f"{args.folder}: no such folder; give a folder of mission files (*.toml), "
+                                 "or nothing for the campaign's own")
         campaign = load_campaign(args.folder)
+        if not campaign:
+            raise EdgeQuestError(f"{args.folder or 'the campaign folder'}: no mission files (*.toml) in it")
         for mission in campaign.values():
             print(f"{mission.id:<16} {mission.name} — {mission.persona}")
             for part in mission.parts:

@@ -305,7 +305,7 @@ def test_a_late_penalty_lowers_the_gradescope_score_and_is_explained(toy_mission
 def test_json_results_hold_the_same_facts(toy_mission, tmp_path):
     grades = graded(toy_mission, tmp_path)
     data = json.loads(json.dumps(json_results(grades)))
-    assert data["summary"] == {"saves": 2, "graded": 1, "not_gradable": 1}
+    assert data["summary"] == {"saves": 2, "graded": 1, "not_gradable": 1, "flagged": 0}
     good = next(s for s in data["saves"] if s["status"] == "graded")
     assert good["mission"]["sha256"] == toy_mission.sha256
     assert good["parts"][0]["runs"][0]["controls"] == {"size": 10, "mode": "plain"}

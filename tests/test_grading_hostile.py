@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,11 @@ from hypothesis import strategies as st
 from edgequest import cli
 from edgequest.errors import EdgeQuestError
 from edgequest.game.play import Game
+from edgequest.game.record import MoveTime
 from edgequest.grading import grade as grade_module
 from edgequest.grading.grade import render
 from edgequest.grading.library import MissionLibrary
-from edgequest.grading.verdict import NOT_GRADABLE, SaveGrade, grade_bytes, grade_file
+from edgequest.grading.verdict import NOT_GRADABLE, SaveGrade, Signing, grade_bytes, grade_file
 from edgequest.saves.store import SaveData, parse_save
 from tests.conftest import FIXTURES
 
@@ -53,9 +55,14 @@ def base_save() -> bytes:
     game.commit(2, 0)
     game.reflect(2, "Fancy mode doubled the value for the same cost here.")
     game.write_ledger("Keep it local.")
+    # Move times and a signature, as a lab server's game writes them, so every edit below reaches them too.
+    game.record.times = [MoveTime(part=p, move=m, session=0, t=5.0 + 20 * i) for i, (p, m) in enumerate(game.record.moves())]
     return SaveData(mission_id=mission.id, mission_sha256=mission.sha256, player="ada",
                     created="2026-03-01T10:00:00+00:00", updated="2026-03-01T11:00:00+00:00",
-                    record=game.record, display={"total": 55.5}).to_bytes()
+                    record=game.record, display={"total": 55.5}).signed(KEY).to_bytes()
+
+
+KEY = b"hostile-tests-key-0123456789"
 
 
 def check_verdict(grade: SaveGrade, raw: bytes) -> None:
@@ -207,6 +214,46 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=10,
 )
+
+
+@SETTINGS
+@given(data=st.data())
+def test_any_edit_outside_the_display_cache_breaks_the_signature(data):
+    tree = json.loads(base_save())
+    assert grade_bytes(base_save(), "signed.json", LIBRARY, signing=Signing(KEY, required=True)).gradable
+    path = data.draw(st.sampled_from([p for p in paths_of(tree) if p and p[:1] != ("display",)]))
+    old = _get(tree, path)
+    new = data.draw(json_values.filter(lambda v: v != old or type(v) is not type(old)))
+    raw = encode(set_at(tree, path, new))
+    grade = grade_bytes(raw, "signed.json", LIBRARY, signing=Signing(KEY, required=True))
+    check_verdict(grade, raw)
+    assert grade.status == NOT_GRADABLE, (path, repr(new)[:40])
+
+
+@SETTINGS
+@given(data=st.data(), digits=st.text(st.characters(whitelist_categories=("Nd",)), min_size=1, max_size=3))
+def test_a_part_key_in_any_script_of_digits_is_refused_or_ascii(data, digits):
+    tree = json.loads(base_save())
+    tree["record"]["parts"][digits] = tree["record"]["parts"].pop(data.draw(st.sampled_from(["1", "2"])))
+    raw = encode(tree)
+    grade = grade_raw(raw)
+    check_verdict(grade, raw)
+    if not digits.isascii():
+        assert grade.status == NOT_GRADABLE and "expected part numbers 1 to 99" in grade.reason
+    assert "internal error" not in (grade.reason or "")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_a_key_written_twice_in_any_table_is_refused(data):
+    raw = base_save().decode()
+    keys = sorted(set(re.findall(r'^ *("[a-z_0-9]+"): ', raw, flags=re.M)))
+    key = data.draw(st.sampled_from(keys))
+    at = data.draw(st.sampled_from([m.start() for m in re.finditer(re.escape(key) + ": ", raw)]))
+    twice = (raw[:at] + key + ': null, ' + raw[at:]).encode()
+    grade = grade_raw(twice)
+    check_verdict(grade, twice)
+    assert grade.status == NOT_GRADABLE and "appears twice" in grade.reason, key
 
 
 # ------------------------------------------------------------------ generated saves

@@ -148,7 +148,7 @@ async def test_play_part_one_by_keys_and_the_save_replays_to_the_shown_score(kin
         import subprocess
         import sys
 
-        results = tmp_path / "results.json"
+        results = tmp_path.parent / f"{tmp_path.name}-results.json"  # not inside the graded folder
         done = subprocess.run([sys.executable, "-m", "edgequest", "grade", str(tmp_path), "--format", "json",
                                "--results", str(results)], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and done.stderr == ""

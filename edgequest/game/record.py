@@ -16,6 +16,9 @@ from edgequest.errors import SaveError
 MAX_TEXT_CHARS = 20_000  # a reflection or a Ledger: plenty for prose, bounded for graders
 MAX_RUNS_STORED = 100  # no part budget exceeds this; a larger list is not a real record
 MAX_SEED = 2**63 - 1
+MAX_TIMES = 2_000  # one stamp per move: far more than any campaign makes
+MOVES = ("lock", "run", "commit", "reflection", "ledger")  # what a time stamp may name
+LEDGER_PART = 0  # the part number a Ledger stamp carries
 
 Scalar = int | float | str
 
@@ -50,22 +53,42 @@ class Record:
     seed: int
     parts: dict[int, PartRecord] = field(default_factory=dict)
     ledger: str | None = None
+    # When each move was made: optional (older saves have none), never scored, not compared.
+    times: list[MoveTime] = field(default_factory=list, compare=False)
 
     def part(self, number: int) -> PartRecord:
         return self.parts.setdefault(number, PartRecord())
 
+    def moves(self) -> list[tuple[int, str]]:
+        """Every move the record holds as (part, move), in play order (the Ledger is part 0)."""
+        found: list[tuple[int, str]] = []
+        for number, rec in sorted(self.parts.items()):
+            if rec.lock is not None:
+                found.append((number, "lock"))
+            found.extend((number, "run") for _ in rec.runs)
+            if rec.commit is not None:
+                found.append((number, "commit"))
+            if rec.reflection is not None:
+                found.append((number, "reflection"))
+        if self.ledger is not None:
+            found.append((LEDGER_PART, "ledger"))
+        return found
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "track": self.track,
             "seed": self.seed,
             "parts": {str(n): p.to_dict() for n, p in sorted(self.parts.items())},
             "ledger": self.ledger,
         }
+        if self.times:  # absent rather than empty, so records without times keep their old bytes
+            data["times"] = [t.to_dict() for t in self.times]
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "record") -> "Record":
         """Rebuild a record from plain data, raising :class:`SaveError` naming what is wrong."""
-        obj = _expect_table(data, where, {"track", "seed", "parts", "ledger"})
+        obj = _expect_table(data, where, {"track", "seed", "parts", "ledger", "times"})
         track = obj.get("track")
         if not isinstance(track, str) or not track:
             raise SaveError(f"{where}.track: expected a track id, found {_show(track)}")
@@ -79,11 +102,55 @@ class Record:
             raise SaveError(f"{where}.parts: expected at most 20 parts, found {len(parts_data)}")
         parts: dict[int, PartRecord] = {}
         for key, value in parts_data.items():
-            if not isinstance(key, str) or not key.isdigit() or key != str(int(key)) or not 1 <= int(key) <= 99:
+            # isdigit() alone admits "²" and other non-ASCII digits, which int() then refuses.
+            if not isinstance(key, str) or not _is_part_key(key):
                 raise SaveError(f"{where}.parts: expected part numbers 1 to 99, found {_show(key)}")
             parts[int(key)] = _part_from_dict(value, f"{where}.parts.{key}")
         ledger = _text(obj.get("ledger"), f"{where}.ledger")
-        return cls(track=track, seed=seed, parts=parts, ledger=ledger)
+        times = _times_from(obj.get("times", []), f"{where}.times")
+        return cls(track=track, seed=seed, parts=parts, ledger=ledger, times=times)
+
+
+@dataclass(frozen=True)
+class MoveTime:
+    """When a move was made: ``t`` seconds after the game session ``session`` opened.
+
+    ``t`` comes from a monotonic clock, so within one session the stamps only grow;
+    sessions are numbered from 0 in the order they wrote the save.
+    """
+
+    part: int
+    move: str
+    session: int
+    t: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"part": self.part, "move": self.move, "session": self.session, "t": self.t}
+
+
+def _is_part_key(key: str) -> bool:
+    return key.isascii() and key.isdigit() and key == str(int(key)) and 1 <= int(key) <= 99
+
+
+def _times_from(data: Any, where: str) -> list[MoveTime]:
+    if not isinstance(data, list):
+        raise SaveError(f"{where}: expected a list of move times, found {_show(data)}")
+    if len(data) > MAX_TIMES:
+        raise SaveError(f"{where}: expected at most {MAX_TIMES} move times, found {len(data)}")
+    times = []
+    for i, item in enumerate(data):
+        obj = _expect_table(item, f"{where}[{i}]", {"part", "move", "session", "t"})
+        part, move, session, t = obj.get("part"), obj.get("move"), obj.get("session"), obj.get("t")
+        if isinstance(part, bool) or not isinstance(part, int) or not 0 <= part <= 99:
+            raise SaveError(f"{where}[{i}].part: expected a part number 0 to 99, found {_show(part)}")
+        if move not in MOVES:
+            raise SaveError(f"{where}[{i}].move: expected one of {', '.join(MOVES)}, found {_show(move)}")
+        if isinstance(session, bool) or not isinstance(session, int) or not 0 <= session <= 100_000:
+            raise SaveError(f"{where}[{i}].session: expected a session number 0 to 100000, found {_show(session)}")
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (math.isfinite(t) and 0 <= t <= 1e9):
+            raise SaveError(f"{where}[{i}].t: expected seconds from 0 to 1e9, found {_show(t)}")
+        times.append(MoveTime(part=part, move=move, session=session, t=float(t)))
+    return times
 
 
 def _part_from_dict(data: Any, where: str) -> PartRecord:

@@ -5,7 +5,9 @@ folder per student). Hidden files and folders are skipped (a save's temporary fi
 start with a dot), linked folders are not followed, and the results and metadata files
 are left out so that grading ``.`` twice does not grade its own output. A linked file
 *is* listed: it is then graded "not gradable" with the reason, rather than silently
-missing from the gradebook. A file named explicitly is always graded, whatever its name.
+missing from the gradebook; so is a folder named like a save (``ada__x.json/``), graded
+"not gradable: is a folder" while the saves inside it are graded as usual. A file named
+explicitly is always graded, whatever its name.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def _saves_under(folder: Path) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(folder, followlinks=False, onerror=None):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            if name.endswith(SAVE_SUFFIX):  # listed, so the verdict says "is a folder" (its saves are graded too)
+                found.append(Path(root) / name)
         for name in sorted(files):
             if not name.startswith(".") and name.endswith(SAVE_SUFFIX):
                 found.append(Path(root) / name)

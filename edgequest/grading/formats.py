@@ -2,22 +2,26 @@
 
 Gradescope (https://gradescope-autograders.readthedocs.io/en/latest/specs/): the top-level
 ``score`` is the counted save's score out of 100 (after any late penalty); one
-``tests[]`` entry per part, worth ``100 / parts`` points, with the run-by-run table in
-Markdown; ``extra_data`` carries the versions and hashes an instructor needs to regrade.
+``tests[]`` entry per part, worth ``100 / parts`` points (rounded to cents, the last part
+taking the spare cents so they sum to exactly 100), with the run-by-run table in Markdown;
+``extra_data`` carries the versions and hashes an instructor needs to regrade, and
+forensic flags also go into a hidden test (``"visibility": "hidden"``: instructors only).
 A student plays one track; when a submission holds several saves, each is listed in the
-output and the best one counts. Scores are rounded to 2 decimals for people, 4 in JSON.
+output and the one that counts is the best *gradable* save of the submitting student
+(matched by player name, see :func:`counted_save`); the output says which and why.
+Scores are rounded to 2 decimals for people, 4 in JSON. Student text reaches Markdown
+only through :func:`_md_text`, which leaves no link, image or raw HTML.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import math
+import re
 import textwrap
 from typing import Any, Iterable, Sequence
 
-from edgequest import __version__
+from edgequest import __version__, jsonplain
 from edgequest.grading.verdict import NOT_GRADABLE, PASSED, PartGrade, SaveGrade
 
 RESULTS_FORMAT = "edgequest-grades"
@@ -25,47 +29,58 @@ RESULTS_FORMAT_VERSION = 1
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return jsonplain.dumps(data)
 
 
 # ------------------------------------------------------------------ Gradescope
 
 
-def counted_save(grades: Sequence[SaveGrade]) -> SaveGrade | None:
-    """The save a submission's score comes from: the best score, the first of equals."""
-    best: SaveGrade | None = None
-    for grade in grades:
-        if best is None or grade.score > best.score:
-            best = grade
-    return best
+def counted_save(grades: Sequence[SaveGrade], submitters: Sequence[str] = ()) -> tuple[SaveGrade | None, str]:
+    """The save a submission's score comes from, and why that one.
+
+    Only the submitting students' saves are candidates when the metadata names them and
+    any save's player matches (case aside); among candidates, a gradable save beats any
+    save that is not, then the higher score, then the first listed.
+    """
+    if not grades:
+        return None, ""
+    wanted = {s.lower() for s in submitters}
+    mine = [g for g in grades if g.player and g.player.lower() in wanted]
+    pool = mine or list(grades)
+    best = max(pool, key=lambda g: (g.gradable, g.score, -pool.index(g)))
+    kind = "gradable save" if best.gradable else "save (none is gradable)"
+    if mine:
+        whose = f"of player `{_md_code(best.player or '')}`, the submitting student"
+    elif wanted:
+        whose = (f"of player `{_md_code(best.player or '?')}`: **no save's player matches the submitting "
+                 f"student** ({_md_text(', '.join(sorted(wanted)))}); your instructor will check")
+    else:
+        whose = "in the submission (no submission metadata names the student)"
+    which = "only" if len(grades) == 1 else "best"
+    return best, f"Counted: `{_md_code(best.source)}`, the {which} {kind} {whose}."
 
 
 def gradescope_results(
-    grades: Sequence[SaveGrade], execution_time_s: float = 0.0, notes: Iterable[str] = ()
+    grades: Sequence[SaveGrade], execution_time_s: float = 0.0, notes: Iterable[str] = (),
+    submitters: Sequence[str] = (),
 ) -> dict[str, Any]:
-    counted = counted_save(grades)
+    counted, why = counted_save(grades, submitters)
     notes = list(notes)
     if counted is None:
         output = ("No EdgeQuest save was found in the submission. Submit your save file, "
                   "`saves/<player>__<track>.json` where you played.")
         return _gradescope(0.0, execution_time_s, _with_notes(output, notes), [_no_save_test(output)], {})
     others = [g for g in grades if g is not counted]
-    output = _with_notes(save_summary_md(counted, others), notes)
+    output = _with_notes(save_summary_md(counted, others) + "\n\n" + why, notes)
     if counted.parts:
-        share = 100.0 / len(counted.parts)
-        tests = [_part_test(part, share) for part in counted.parts]
+        tests = [_part_test(part, share) for part, share in zip(counted.parts, shares(len(counted.parts)))]
     else:
         tests = [_no_save_test(f"**Not gradable**: {_md_text(counted.reason or 'unknown reason')}")]
+    flagged = [(g, f) for g in grades for f in g.flags]
+    if flagged:
+        tests.append({"name": "Forensics (instructors only)", "number": "F", "score": 0.0, "max_score": 0.0,
+                      "visibility": "hidden", "output_format": "md",
+                      "output": "\n".join(f"- `{_md_code(g.source)}`: {_md_text(f.text())}" for g, f in flagged)})
     extra = {
         "edgequest_version": __version__,
         "save_edgequest_version": counted.save_edgequest_version,
@@ -77,7 +92,11 @@ def gradescope_results(
         "reason": counted.reason,
         "total_before_penalty": round(counted.total, 4),
         "lateness": counted.lateness.to_dict() if counted.lateness else None,
-        "saves": [{"source": g.source, "status": g.status, "score": round(g.score, 4), "save_sha256": g.save_sha256}
+        "counted": counted.source,
+        "counted_because": why,
+        "submitters": sorted(submitters),
+        "saves": [{"source": g.source, "player": g.player, "status": g.status, "score": round(g.score, 4),
+                   "save_sha256": g.save_sha256, "signed": g.signed, "flags": [f.to_dict() for f in g.flags]}
                   for g in grades],
     }
     return _gradescope(counted.score, execution_time_s, output, tests, extra)
@@ -101,12 +120,18 @@ def _no_save_test(output: str) -> dict[str, Any]:
             "output": output, "output_format": "md"}
 
 
+def shares(parts: int) -> list[float]:
+    """Each part's points out of 100, in whole cents summing to exactly 100 (the last ones take the spare cents)."""
+    base, spare = divmod(10_000, parts)
+    return [(base + (i >= parts - spare)) / 100 for i in range(parts)]
+
+
 def _part_test(part: PartGrade, share: float) -> dict[str, Any]:
     return {
         "name": f"Part {part.number}: {part.title}",
         "number": str(part.number),
         "score": round(part.points * share / 100.0, 2),
-        "max_score": round(share, 2),
+        "max_score": share,
         "status": "passed" if part.status == PASSED else "failed",
         "output": part_markdown(part),
         "output_format": "md",
@@ -148,7 +173,7 @@ def save_summary_md(grade: SaveGrade, others: Sequence[SaveGrade] = ()) -> str:
                      f"graded by EdgeQuest {__version__}.")
     for other in others:
         what = f"{other.score:.2f} / 100" if other.gradable else f"not gradable: {_md_text(other.reason or '')}"
-        lines.append(f"Also submitted: `{_md_code(other.source)}` ({what}); the best save counts.")
+        lines.append(f"Also submitted: `{_md_code(other.source)}` ({what}).")
     return "\n\n".join(lines)
 
 
@@ -204,6 +229,7 @@ def json_results(grades: Sequence[SaveGrade], notes: Iterable[str] = ()) -> dict
             "saves": len(grades),
             "graded": sum(g.gradable for g in grades),
             "not_gradable": sum(not g.gradable for g in grades),
+            "flagged": sum(bool(g.flags) for g in grades),
         },
         "saves": [g.to_dict() for g in grades],
     }
@@ -216,7 +242,8 @@ def csv_results(grades: Sequence[SaveGrade]) -> str:
     header = ["source", "player", "track", "status", "reason", "score", "total_before_penalty"]
     header += [f"part_{n}" for n in range(1, parts + 1)]
     header += ["finished", "late", "hours_late", "penalty_percent", "submitted_at", "deadline",
-               "mission_sha256", "save_sha256", "save_edgequest_version", "graded_by_edgequest_version"]
+               "mission_sha256", "save_sha256", "save_edgequest_version", "graded_by_edgequest_version", "signed",
+               "flags"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -229,7 +256,8 @@ def csv_results(grades: Sequence[SaveGrade]) -> str:
                "" if late is None or late.late is None else f"{late.hours_late:.2f}",
                "" if late is None else f"{late.penalty_percent:g}",
                (late.submitted_at or "") if late else "", (late.deadline or "") if late else "",
-               g.mission_sha256 or "", g.save_sha256 or "", g.save_edgequest_version or "", __version__]
+               g.mission_sha256 or "", g.save_sha256 or "", g.save_edgequest_version or "", __version__,
+               _yes_no(g.signed), "; ".join(f.text() for f in g.flags)]
         writer.writerow([_cell(v) for v in row])
     return out.getvalue()
 
@@ -238,9 +266,15 @@ def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+# Spreadsheets skip leading blanks and control characters before reading "=": so must we.
+_LEADING = re.compile(r"^[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060\ufeff]+")
+
+
 def _cell(value: str) -> str:
     value = value.replace("\r", " ").replace("\n", " ")
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    lead = _LEADING.sub("", value)
+    risky = lead[:1] in ("=", "+", "-", "@") or (value[:1] != lead[:1] and value[:1] not in ("", " "))
+    return "'" + value if risky else value
 
 
 # ------------------------------------------------------------------ text (edgequest replay)
@@ -291,6 +325,8 @@ def replay_text(grade: SaveGrade, width: int = 80) -> str:
     if grade.ledger:
         prefix = f"Ledger ({len(grade.ledger)} characters): "
         lines.append(prefix + _one_line(grade.ledger, width - len(prefix) - 2))
+    for flag in grade.flags:
+        lines.append(f"flag {flag.text()}")
     verdict = f"total {grade.total:.1f} / 100" + ("" if grade.finished else " (campaign not finished)")
     lines.append(verdict if grade.gradable else f"{verdict}; not gradable: {grade.reason}")
     return "\n".join(_wrap(line, width) for line in lines)
@@ -331,9 +367,18 @@ def _one_line(text: str, width: int) -> str:
 
 
 def _md_text(text: str) -> str:
-    """Text safe inside Markdown prose and table cells: no table breaks, no raw HTML."""
-    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\r", " ").replace("\n", " "))
+    """Text safe inside Markdown prose and table cells: no table breaks, no raw HTML, no links or images.
+
+    ``[`` and ``]`` are escaped, so ``[text](url)``, ``![alt](url)`` and ``[ref]: url`` stay
+    text; a zero-width space after ``:`` in ``://`` and after ``www`` keeps a bare address
+    from being turned into a link.
+    """
+    text = (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("[", "\\[").replace("]", "\\]").replace("\r", " ").replace("\n", " "))
+    return _BARE_LINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], text)
+
+
+_BARE_LINK = re.compile(r"(?i)(?::/|\bwww\.)")
 
 
 def _md_code(text: str) -> str:

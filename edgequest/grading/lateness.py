@@ -15,6 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -38,6 +41,7 @@ class LatePolicy:
     submitted_source: str | None = None
     penalty_per_day: float = 0.0
     notes: tuple[str, ...] = ()  # what could not be used, for the results' output
+    submitters: tuple[str, ...] = ()  # player names the submitting students would have (from the metadata)
 
     def lateness(self, save_updated: str | None) -> Lateness:
         """The lateness of one save (its ``updated`` stamp stands in for a submission time)."""
@@ -93,6 +97,7 @@ def late_policy(
                 "(points off per started day late)"
             )
     submitted = submitted_source = None
+    submitters: tuple[str, ...] = ()
     if metadata_path is not None:
         metadata = _read_metadata(metadata_path)
         if isinstance(metadata, str):
@@ -105,21 +110,54 @@ def late_policy(
                 notes.append(f"{metadata_path}: created_at is missing or not a time; the save's own time is used")
             if deadline is None:
                 deadline, deadline_source = _metadata_deadline(metadata, metadata_path)
+            submitters = submitter_names(metadata)
     return LatePolicy(
         deadline=deadline, deadline_source=deadline_source, submitted_at=submitted,
-        submitted_source=submitted_source, penalty_per_day=penalty, notes=tuple(notes),
+        submitted_source=submitted_source, penalty_per_day=penalty, notes=tuple(notes), submitters=submitters,
     )
+
+
+def submitter_names(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The player names the submitting students' saves would carry, lower-cased.
+
+    A save's player defaults to the login, which on most lab servers is the part of the
+    e-mail address before the "@"; a student who typed their name gets it with spaces as
+    "-" (as the game cleans ``--player``). Both are accepted for each user.
+    """
+    names: list[str] = []
+    users = metadata.get("users")
+    for user in users if isinstance(users, list) else []:
+        if not isinstance(user, dict):
+            continue
+        email, name = user.get("email"), user.get("name")
+        if isinstance(email, str) and "@" in email:
+            names.append(email.split("@", 1)[0])
+        if isinstance(name, str):
+            names.append(re.sub(r"[^A-Za-z0-9._-]", "-", name.strip()))
+    return tuple(dict.fromkeys(n.lower() for n in names if n))
 
 
 def _read_metadata(path: Path) -> dict[str, Any] | str:
     if not path.exists():
         raise EdgeQuestError(f"--submission-metadata {path}: no such file")
     try:
-        if path.stat().st_size > MAX_METADATA_BYTES:
+        # O_NONBLOCK: a FIFO named here would otherwise hang the grader on open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise EdgeQuestError(f"--submission-metadata {path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EdgeQuestError(f"--submission-metadata {path}: is not a regular file (a folder, pipe or device); "
+                                 "expected Gradescope's submission_metadata.json")
+        if info.st_size > MAX_METADATA_BYTES:
             return f"{path}: larger than {MAX_METADATA_BYTES} bytes; lateness uses the save's own time"
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = json.loads(handle.read(MAX_METADATA_BYTES + 1).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         return f"{path}: unreadable ({str(exc)[:120]}); lateness uses the save's own time"
+    finally:
+        os.close(fd)
     if not isinstance(data, dict):
         return f"{path}: not a JSON object; lateness uses the save's own time"
     return data

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from edgequest.grading.library import MissionResolver
-from edgequest.grading.verdict import SaveGrade, grade_file, not_gradable
+from edgequest.grading.verdict import SaveGrade, Signing, grade_file, not_gradable
 
 
 def default_jobs() -> int:
@@ -27,7 +27,8 @@ def default_jobs() -> int:
 
 
 def grade_all(
-    paths: Sequence[Path], library: MissionResolver, jobs: int | None = None, progress: TextIO | None = None
+    paths: Sequence[Path], library: MissionResolver, jobs: int | None = None, progress: TextIO | None = None,
+    signing: Signing = Signing(),
 ) -> list[SaveGrade]:
     """The verdict of every save in ``paths``, in order. ``progress``: a terminal to draw on."""
     jobs = default_jobs() if jobs is None else jobs
@@ -35,7 +36,7 @@ def grade_all(
     if jobs <= 1 or len(paths) <= 1:
         grades = []
         for path in paths:
-            grades.append(grade_file(path, library))
+            grades.append(grade_file(path, library, False, signing))
             if bar:
                 bar.step()
         if bar:
@@ -46,7 +47,7 @@ def grade_all(
         max_workers=min(jobs, len(paths)), mp_context=_context(), initializer=_ignore_interrupts
     ) as pool:
         pending: dict[Future[SaveGrade], int] = {
-            pool.submit(grade_file, path, library): i for i, path in enumerate(paths)
+            pool.submit(grade_file, path, library, False, signing): i for i, path in enumerate(paths)
         }
         try:
             while pending:

@@ -1,4 +1,4 @@
-"""Replay a record part by part through the game core, and the ``edgequest replay`` command.
+"""Replay a record part by part through the game core (the command is in :mod:`replay_cmd`).
 
 :meth:`Game.replay` stops at the first move the rules refuse, which is right for loading
 a save to play on. A grader needs more: which *part* broke, so that the parts before it
@@ -11,12 +11,10 @@ rules open parts in order), so moves recorded for them are refused too, saying w
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from edgequest.campaign.schema import Mission
-from edgequest.errors import EdgeQuestError, GameError
+from edgequest.errors import GameError
 from edgequest.game.play import Game
 from edgequest.game.record import Record
 
@@ -76,33 +74,3 @@ def _strip_part(exc: Exception, number: int) -> str:
     text = str(exc)
     prefix = f"part {number}: "
     return text[len(prefix):] if text.startswith(prefix) else text
-
-
-# ------------------------------------------------------------------ the command
-
-
-def replay_command(path: Path, as_json: bool = False) -> int:
-    """``edgequest replay SAVE``: print every run, part by part, with the score it earned.
-
-    A save that cannot be read or whose mission version is unknown is bad input (exit 2,
-    one line on stderr). A save whose moves break the rules is printed as far as it
-    replays, and the reason goes to stderr with exit status 2.
-    """
-    from edgequest.grading.formats import replay_text
-    from edgequest.grading.library import MissionLibrary
-    from edgequest.grading.verdict import grade_file
-
-    grade = grade_file(Path(path), MissionLibrary(), detail=True)
-    if not grade.parts:
-        raise EdgeQuestError(grade.reason or f"{path}: cannot be replayed")
-    if as_json:
-        from edgequest.grading.formats import dumps
-
-        print(dumps(grade.to_dict(detail=True)))
-    else:
-        print(replay_text(grade))
-    if not grade.gradable:
-        sys.stdout.flush()
-        print(f"edgequest: error: {path}: not gradable: {grade.reason}", file=sys.stderr)
-        return 2
-    return 0

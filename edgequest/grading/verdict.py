@@ -14,13 +14,15 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from edgequest import __version__
+from edgequest.jsonplain import plain
 from edgequest.campaign.schema import Mission, Part
 from edgequest.errors import EdgeQuestError, MissionError, SaveError
 from edgequest.game import scoring
 from edgequest.game.play import Game, Phase, RunOutcome
+from edgequest.grading.forensics import Fingerprint, Flag, fingerprint, lock_flags, timing_flags
 from edgequest.grading.library import MissionResolver
 from edgequest.grading.replay import replay_record
 from edgequest.saves.store import SaveData, parse_save, read_save_bytes
@@ -145,6 +147,9 @@ class SaveGrade:
     finished: bool = False
     ledger: str | None = None
     lateness: Lateness | None = field(default=None)
+    flags: tuple[Flag, ...] = ()  # forensics: what an instructor should look at (never scored)
+    fingerprint: Fingerprint | None = None  # for comparing saves across players
+    signed: bool = False  # carries a valid signature by the key the grader was given
 
     @property
     def status(self) -> str:
@@ -158,6 +163,9 @@ class SaveGrade:
 
     def with_lateness(self, lateness: Lateness) -> "SaveGrade":
         return replace(self, lateness=lateness)
+
+    def with_flags(self, flags: Sequence[Flag]) -> "SaveGrade":
+        return replace(self, flags=self.flags + tuple(flags))
 
     def to_dict(self, detail: bool = False) -> dict[str, Any]:
         return {
@@ -180,13 +188,24 @@ class SaveGrade:
             "finished": self.finished,
             "parts": [p.to_dict(detail) for p in self.parts],
             "ledger": self.ledger,
+            "signed": self.signed,
+            "record_sha256": self.fingerprint.record_sha256 if self.fingerprint else None,
+            "flags": [f.to_dict() for f in self.flags],
         }
+
+
+@dataclass(frozen=True)
+class Signing:
+    """The grader's signature policy: the lab server's key, and whether a signature is required."""
+
+    key: bytes | None = None
+    required: bool = False
 
 
 # ------------------------------------------------------------------ grading
 
 
-def grade_file(path: Path, library: MissionResolver, detail: bool = False) -> SaveGrade:
+def grade_file(path: Path, library: MissionResolver, detail: bool = False, signing: Signing = Signing()) -> SaveGrade:
     """The grade of the save at ``path``; never raises, never prints.
 
     ``detail`` keeps every run's full metrics (for ``edgequest replay --json``).
@@ -195,20 +214,22 @@ def grade_file(path: Path, library: MissionResolver, detail: bool = False) -> Sa
     try:
         with _quiet():
             raw = read_save_bytes(Path(path))
-            return grade_bytes(raw, source, library, detail)
+            return grade_bytes(raw, source, library, detail, signing)
     except SaveError as exc:
         return not_gradable(source, str(exc))
     except Exception as exc:  # a grader must answer for every save, even one that finds a bug
         return not_gradable(source, _internal(exc))
 
 
-def grade_bytes(raw: bytes, source: str, library: MissionResolver, detail: bool = False) -> SaveGrade:
+def grade_bytes(
+    raw: bytes, source: str, library: MissionResolver, detail: bool = False, signing: Signing = Signing()
+) -> SaveGrade:
     """The grade of a save's bytes; never raises."""
     sha = hashlib.sha256(raw).hexdigest()
     try:
         with _quiet():
             save = parse_save(raw, source)
-            return grade_save(save, source, sha, library, detail)
+            return grade_save(save, source, sha, library, detail, signing)
     except SaveError as exc:
         return not_gradable(source, str(exc), sha)
     except Exception as exc:
@@ -216,7 +237,8 @@ def grade_bytes(raw: bytes, source: str, library: MissionResolver, detail: bool 
 
 
 def grade_save(
-    save: SaveData, source: str, save_sha256: str | None, library: MissionResolver, detail: bool = False
+    save: SaveData, source: str, save_sha256: str | None, library: MissionResolver, detail: bool = False,
+    signing: Signing = Signing(),
 ) -> SaveGrade:
     """Grade a parsed save: find its mission version, replay, score each part."""
     base = SaveGrade(
@@ -224,7 +246,16 @@ def grade_save(
         track=save.mission_id, mission_sha256=save.mission_sha256,
         save_edgequest_version=save.edgequest_version, format_version=save.format_version,
         created=save.created, updated=save.updated, seed=save.record.seed, ledger=save.record.ledger,
+        fingerprint=fingerprint(save.player, save.record),
     )
+    if signing.key is not None:
+        unsigned = save.signature is None
+        problem = save.signature_problem(signing.key)
+        if problem is not None and (signing.required or not unsigned):
+            return replace(base, reason=f"{source}: signature: {problem}")
+        base = replace(base, signed=problem is None)
+    elif signing.required:
+        return replace(base, reason=f"{source}: signature: a signature is required but the grader has no key")
     sha = save.mission_sha256
     try:
         mission = library(sha)
@@ -252,9 +283,10 @@ def grade_save(
     problems = [f"{source}: {replay.part_problems[n]}" for n in sorted(replay.part_problems)]
     problems += [f"{source}: {p}" for p in replay.save_problems]
     total = sum(p.points for p in parts) / len(parts)
+    flags = lock_flags(source, [(p.number, p.lock) for p in parts]) + timing_flags(source, save.record)
     return replace(
         base, gradable=not problems, reason=problems[0] if problems else None, mission_name=mission.name,
-        parts=parts, total=total, finished=game.finished and not problems,
+        parts=parts, total=total, finished=game.finished and not problems, flags=tuple(flags),
     )
 
 
@@ -272,7 +304,7 @@ def _part_grade(game: Game, part: Part, problem: str | None, detail: bool) -> Pa
                             "answer": rec.lock if rec else None}
     if problem is None and phase in (Phase.REFLECT, Phase.DONE):
         reveal = game.reveal(number)
-        lock.update(truth=_plain(reveal.truth), closeness=round(reveal.closeness, 4))
+        lock.update(truth=plain(reveal.truth), closeness=round(reveal.closeness, 4))
     base = dict(
         number=number, title=part.title, phase=phase.value, budget=part.budget, runs=runs,
         metric_name=part.optimise.metric, metric_goal=part.optimise.goal, lock=lock,
@@ -303,13 +335,13 @@ def _lock_question(game: Game, part: Part) -> str:
 def _run_line(part: Part, outcome: RunOutcome, detail: bool) -> RunLine:
     return RunLine(
         run=outcome.index + 1,
-        controls={k: _plain(v) for k, v in outcome.controls.items()},
+        controls={k: plain(v) for k, v in outcome.controls.items()},
         metric=_metric(part, outcome),
         checks_passed=sum(c.passed for c in outcome.checks),
         checks_total=len(outcome.checks),
         points=float(outcome.points),
-        checks=tuple(_plain(c.to_dict()) for c in outcome.checks),
-        metrics=_plain(dict(outcome.metrics)) if detail else None,
+        checks=tuple(plain(c.to_dict()) for c in outcome.checks),
+        metrics=plain(dict(outcome.metrics)) if detail else None,
     )
 
 
@@ -320,19 +352,6 @@ def _metric(part: Part, outcome: RunOutcome) -> float | None:
 
 def _zero_components() -> dict[str, float]:
     return {k: 0.0 for k in ("lock", "spec", "runs", "margin", "reflection")}
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and arrays as Python numbers and lists; non-finite floats as None."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return _plain(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _internal(exc: BaseException) -> str:

@@ -6,7 +6,8 @@ The format is documented in ``docs/saves.md``. In short (JSON, UTF-8, version 1)
      "mission": {"id": "cloud-titan", "sha256": "<sha-256 of the mission file's bytes>"},
      "player": "ada", "created": "<ISO 8601 with offset>", "updated": "<ISO 8601 with offset>",
      "record": {<edgequest.game.record.Record.to_dict()>},
-     "display": {<optional: what the player last saw; never read by a grader>}}
+     "display": {<optional: what the player last saw; never read by a grader>},
+     "signature": {<optional: an HMAC on lab servers; see edgequest.saves.signing>}}
 
 Only inputs are trusted; a grader recomputes every outcome from ``record``. Writes go to
 a temporary file in the same folder, are fsynced, renamed over the save with
@@ -24,13 +25,15 @@ import os
 import re
 import socket
 import stat
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from edgequest import __version__
 from edgequest.errors import SaveError
-from edgequest.game.record import Record
+from edgequest.game.record import MoveTime, Record
+from edgequest.saves import signing
 
 FORMAT = "edgequest-save"
 FORMAT_VERSION = 1
@@ -41,7 +44,8 @@ LOCK_SUFFIX = ".lock"
 _PLAYER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _TRACK_RE = re.compile(r"^[a-z0-9-]{1,40}$")
 _TOP_KEYS = frozenset(
-    {"format", "format_version", "edgequest_version", "mission", "player", "created", "updated", "record", "display"}
+    {"format", "format_version", "edgequest_version", "mission", "player", "created", "updated", "record", "display",
+     "signature"}
 )
 
 
@@ -62,6 +66,15 @@ class SaveData:
     edgequest_version: str = __version__
     format_version: int = FORMAT_VERSION
     display: Mapping[str, Any] | None = field(default=None, compare=False)
+    signature: Mapping[str, str] | None = field(default=None, compare=False)
+
+    def signed(self, key: bytes) -> "SaveData":
+        """This save with an HMAC of its canonical bytes (see :mod:`edgequest.saves.signing`)."""
+        return replace(self, signature=signing.sign(key, self.to_dict()))
+
+    def signature_problem(self, key: bytes) -> str | None:
+        """None when the save carries ``key``'s valid signature; otherwise what is wrong."""
+        return signing.verify(key, self.to_dict(), self.signature)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -76,6 +89,8 @@ class SaveData:
         }
         if self.display is not None:
             data["display"] = dict(self.display)
+        if self.signature is not None:
+            data["signature"] = dict(self.signature)
         return data
 
     def to_bytes(self) -> bytes:
@@ -202,7 +217,7 @@ def parse_save(raw: bytes, name: str = "save") -> SaveData:
     if not raw.strip():
         raise SaveError(f"{name}: the file is empty; expected a JSON save")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
     except UnicodeDecodeError as exc:
         raise SaveError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -246,13 +261,21 @@ def parse_save(raw: bytes, name: str = "save") -> SaveData:
     display = data.get("display")
     if display is not None and not isinstance(display, dict):
         raise SaveError(f"{name}: display: expected a table (or nothing), found {_kind(display)}")
-    record = Record.from_dict(data.get("record"), f"{name}: record")
+    signature = data.get("signature")
+    if signature is not None:
+        signature = signing.check_signature_shape(signature, f"{name}: signature")
+    try:
+        record = Record.from_dict(data.get("record"), f"{name}: record")
+    except SaveError:
+        raise
+    except (ValueError, TypeError, RecursionError) as exc:  # a gap in the checks must still read as bad input
+        raise SaveError(f"{name}: record: cannot be read ({str(exc)[:120]})") from None
     if record.track != mission_id:
         raise SaveError(f"{name}: record.track {record.track!r:.60} differs from mission.id {mission_id!r}")
     return SaveData(
         mission_id=mission_id, mission_sha256=sha, player=data["player"], created=data["created"],
         updated=data["updated"], record=record, edgequest_version=data["edgequest_version"],
-        format_version=FORMAT_VERSION, display=display,
+        format_version=FORMAT_VERSION, display=display, signature=signature,
     )
 
 
@@ -278,6 +301,16 @@ def migrate(data: dict[str, Any], version: int, name: str) -> dict[str, Any]:
         version += 1
         data["format_version"] = version
     return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key written twice (``json`` would keep the last silently)."""
+    table: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in table:
+            raise ValueError(f"the key {key!r:.40} appears twice in one table")
+        table[key] = value
+    return table
 
 
 def _refuse_constant(token: str) -> Any:
@@ -357,10 +390,15 @@ class SaveSlot:
         self._lock_fd: int | None = None
         self._key: Path | None = None
         self.created: str | None = None
+        self.signing_key: bytes | None = None  # set by open() from $EDGEQUEST_SIGNING_KEY_FILE
+        self._times: list[MoveTime] = []  # the saved move times, as last loaded or written
+        self._session: int | None = None  # this session's number among those that wrote the save
+        self._opened = time.monotonic()
 
     @classmethod
     def open(cls, save_dir: Path, player: str, track: str) -> "SaveSlot":
         slot = cls(save_dir, player, track)
+        slot.signing_key = signing.key_from_environment()
         prepare_save_dir(save_dir)
         slot._key = safe_target(save_dir, slot.path)
         slot._acquire()
@@ -398,8 +436,13 @@ class SaveSlot:
             self.read_only = True
             return
         holder = f"{self.player} on {socket.gethostname()}, process {os.getpid()}, since {now_iso()}"
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, holder.encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder.encode(), 0)
+        except OSError as exc:  # a full disk, a quota: say so, and let go of the lock
+            os.close(fd)
+            raise SaveError(f"{lock_path}: cannot write the lock ({exc.strerror or exc}); "
+                            "free some space in the save folder and open the track again") from None
         self._lock_fd = fd
         _HELD[self._key] = self
         self._remove_stale_temporaries()
@@ -424,6 +467,7 @@ class SaveSlot:
             return None
         save = read_save(self.path)
         self.created = save.created
+        self._times = list(save.record.times)
         return save
 
     def write(
@@ -441,14 +485,40 @@ class SaveSlot:
             except SaveError:
                 pass
         self.created = self.created or stamp
+        record = replace(record, times=self._stamp(record))
         save = SaveData(mission_id=mission_id, mission_sha256=mission_sha256, player=self.player,
                         created=self.created, updated=stamp, record=record,
                         display=dict(display) if display is not None else None)
+        if self.signing_key is not None:
+            save = save.signed(self.signing_key)
         payload = save.to_bytes()
         try:
             write_atomic(self.path, payload)
         except OSError as exc:
             raise SaveError(f"{self.path}: cannot be saved ({exc.strerror or exc}); your moves are still in memory") from None
+        self._times = list(record.times)
+
+    def _stamp(self, record: Record) -> list[MoveTime]:
+        """The record's move times: those already saved, and now for each move not yet stamped.
+
+        Stamps are matched to moves by (part, move) and count, so a move stamped once keeps
+        its time, and stamps of moves the record no longer holds (a fresh start) are dropped.
+        """
+        if self._session is None:
+            self._session = 1 + max((t.session for t in self._times), default=-1)
+        now = round(time.monotonic() - self._opened, 3)
+        wanted: dict[tuple[int, str], int] = {}
+        for move in record.moves():
+            wanted[move] = wanted.get(move, 0) + 1
+        kept: list[MoveTime] = []
+        for stamp in self._times:
+            key = (stamp.part, stamp.move)
+            if wanted.get(key, 0) > 0:
+                wanted[key] -= 1
+                kept.append(stamp)
+        for (part, move), missing in wanted.items():
+            kept.extend(MoveTime(part=part, move=move, session=self._session, t=now) for _ in range(missing))
+        return kept
 
     def close(self) -> None:
         if self._lock_fd is not None:
