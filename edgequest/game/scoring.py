@@ -130,6 +130,13 @@ def spec_component(part: Part, checks: tuple[CheckResult, ...]) -> float:
     return 1.0 if all(c.passed for c in checks) else 0.0
 
 
+def spec_rule(part: Part) -> str:
+    """What a failed SPEC line costs on this part, in words for the briefing."""
+    if part.spec_scoring == "per_line":
+        return "each line met earns its share of the SPEC points; the margin counts only when all pass"
+    return "every line must pass: a committed design that fails any line earns no SPEC points"
+
+
 def design_components(part: Part, metrics: Mapping[str, Any], checks: tuple[CheckResult, ...]) -> tuple[float, float]:
     """(spec, margin) of one design; margin counts only when the whole SPEC passes."""
     spec = spec_component(part, checks)
@@ -203,8 +210,8 @@ def _how_lock(lock: Lock, answer: Scalar | None, truth: Scalar | None, share: fl
         return f"you chose {answer!r}, the truth is {truth!r}: {verdict} → {share:.0%}"
     error = abs(float(answer) - float(truth)) / max(abs(float(truth)), 1e-12)
     rule = (f"within the {lock.tolerance:.0%} tolerance" if error <= lock.tolerance else
-            f"full marks within {lock.tolerance:.0%}, none at {3 * lock.tolerance:.0%}")
-    return f"you said {_num(float(answer))}, the truth is {_num(float(truth))}: {error:.1%} off, {rule} → {share:.0%}"
+            f"full within {lock.tolerance:.0%}, none at {3 * lock.tolerance:.0%}")
+    return f"{_num(float(answer))} vs truth {_num(float(truth))}: {error:.1%} off, {rule} → {share:.0%}"
 
 
 def _how_spec(part: Part, checks: tuple[CheckResult, ...] | None, share: float) -> str:
@@ -234,8 +241,7 @@ def _how_margin(optimise: Optimise, committed: tuple[Mapping[str, Any], tuple[Ch
     if not all(c.passed for c in checks):
         return "counted only when every SPEC line passes → 0%"
     value = metric_value(metrics, optimise.metric)
-    return (f"{optimise.metric} {_num(value)} on the way from {_num(optimise.worst)} (0%) "
-            f"to {_num(optimise.best)} (100%) → {share:.0%}")
+    return f"{optimise.metric} {_num(value)}, from {_num(optimise.worst)} (0%) to {_num(optimise.best)} (100%) → {share:.0%}"
 
 
 def _how_reflection(reflection: str | None, share: float) -> str:
