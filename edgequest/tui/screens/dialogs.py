@@ -104,6 +104,7 @@ class ConfirmScreen(EdgeModal):
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, id="yes", variant="warning")
                 yield Button(self.no, id="no", variant="primary")
+            yield Static(f"Tab moves between the buttons, Enter presses one · Esc: {self.no}", classes="dim")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
