@@ -150,3 +150,9 @@ def test_training_the_last_few_blocks_is_not_mistaken_for_full_fine_tuning():
     full = simulate_design(part, {"method": "full", "batch": 8}, 0).metrics
     assert last3["accuracy"] < full["accuracy"]
     assert every["trainable_params"] == full["trainable_params"]
+
+
+def test_every_shipped_part_scores_its_spec_strictly():
+    """The briefings say "every line must pass": a design that fails one earns no SPEC points."""
+    for mission in CAMPAIGN.values():
+        assert [p.spec_scoring for p in mission.parts] == ["strict"] * len(mission.parts)
