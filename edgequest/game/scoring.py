@@ -63,7 +63,7 @@ class Component:
         return LABELS[self.name]
 
     def line(self) -> str:
-        """One line for the reveal: ``SPEC  0.0 of 40  2 of 3 lines pass; strict: ...``."""
+        """One line for the reveal: ``SPEC        0.0 of 40  1 of 2 SPEC lines pass (failed: ...) ...``."""
         return f"{self.label:<10} {self.points:4.1f} of {self.out_of:g}  {self.how}"
 
 
