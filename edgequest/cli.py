@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate",
         help="simulate one run of a part and print it as JSON",
         description="Simulate one run of a part with the given controls and print one JSON object: "
-        "the controls used, the metrics, each SPEC check and the run's score.",
+        "the controls used, the metrics, each SPEC check and the run's score. The numbers are "
+        "exactly what any student who runs the same design sees: a run's random draws come from "
+        "the mission's world, the part and the design, never from a seed.",
     )
     sim.add_argument("--track", required=True, help="track id, e.g. cloud-titan (see: edgequest missions list)")
     sim.add_argument("--part", required=True, help="part number, 1 to 3")
@@ -61,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
         help="a control value; repeat for several (unset controls take their defaults)",
     )
-    sim.add_argument("--seed", default="0", help="seed of the run's random draws (default 0)")
+    sim.add_argument("--seed", default=None,
+                     help="accepted for older scripts; it changes nothing (every student sees the same "
+                     "numbers for the same design)")
+    sim.add_argument("--explore-seed", default=None, metavar="N",
+                     help="for instructors: draw the run's randomness again from N (an integer) to see "
+                     "how much the design's outcome varies; no game ever uses such a draw")
     sim.add_argument("--missions", type=Path, default=None, metavar="DIR", help="read missions from DIR")
     sim.add_argument("--compact", action="store_true", help="print the JSON on one line")
 
@@ -188,7 +195,7 @@ def fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def parse_seed(raw: str | None) -> int | None:
+def parse_seed(raw: str | None, option: str = "--seed") -> int | None:
     if raw is None:
         return None
     try:
@@ -196,7 +203,7 @@ def parse_seed(raw: str | None) -> int | None:
     except ValueError:
         seed = -1
     if not 0 <= seed < 2**63:
-        raise EdgeQuestError(f"--seed {raw!r} is not accepted; expected an integer from 0 to 2^63-1")
+        raise EdgeQuestError(f"{option} {raw!r} is not accepted; expected an integer from 0 to 2^63-1")
     return seed
 
 
@@ -204,7 +211,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from edgequest.campaign import load_campaign
     from edgequest.game.play import simulate_design
 
-    seed = parse_seed(args.seed)
+    parse_seed(args.seed)  # checked, so a typo still exits 2, but it no longer changes a run
+    explore = parse_seed(args.explore_seed, "--explore-seed")
     campaign = load_campaign(args.missions)
     mission = campaign.get(args.track)
     if mission is None:
@@ -220,8 +228,11 @@ def _simulate(args: argparse.Namespace) -> int:
             raise EdgeQuestError(f"--set {item!r} is not NAME=VALUE; controls of part {part.number}: "
                                  + ", ".join(c.name for c in part.controls))
         controls[name.strip()] = value.strip()
-    outcome = simulate_design(part, controls, seed or 0)
-    result = {"track": mission.id, "part": part.number, "seed": seed or 0, **outcome.to_dict()}
+    outcome = simulate_design(part, controls, explore)
+    result: dict[str, Any] = {"track": mission.id, "part": part.number}
+    if explore is not None:
+        result["explore_seed"] = explore
+    result.update(outcome.to_dict())
     del result["run"]
     print(dumps(result, compact=args.compact))
     return EXIT_OK

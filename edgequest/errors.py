@@ -29,3 +29,12 @@ class ControlError(GameError):
 
 class SaveError(EdgeQuestError):
     """A save cannot be read, written or trusted."""
+
+
+class ShortReflection(GameError):
+    """A reflection too short to earn its points: the player confirms it, or keeps writing."""
+
+    def __init__(self, message: str, chars: int, minimum: int):
+        super().__init__(message)
+        self.chars = chars
+        self.minimum = minimum

@@ -252,11 +252,14 @@ class Session:
     def commit(self, part: int, run_index: int | None = None) -> "RunOutcome":
         return self._move(lambda game: game.commit(part, run_index))
 
-    def reflect(self, part: int, text: str) -> None:
-        self._move(lambda game: game.reflect(part, text))
+    def reflect(self, part: int, text: str, *, confirm_short: bool = False) -> None:
+        self._move(lambda game: game.reflect(part, text, confirm_short=confirm_short))
 
     def write_ledger(self, text: str) -> None:
         self._move(lambda game: game.write_ledger(text))
+
+    def submit_ledger(self, strategy: str | None, body: str) -> None:
+        self._move(lambda game: game.submit_ledger(strategy, body))
 
     def _move(self, move: Callable[["Game"], T]) -> T:
         self._check_writable()

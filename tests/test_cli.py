@@ -52,12 +52,47 @@ def test_simulate_prints_one_json_object_with_the_contracted_keys(track, part, c
         assert set(metrics["memory_mb"]) == {"weights", "gradients", "optimizer", "activations", "total"}
 
 
-def test_simulate_is_deterministic_for_a_seed(capsys):
-    args = ["simulate", "--track", "edge-guardian", "--part", "2", "--seed", "5", "--compact"]
-    main(args)
-    first = capsys.readouterr().out
-    main(args)
-    assert capsys.readouterr().out == first
+@pytest.mark.parametrize("track", ["cloud-titan", "edge-guardian", "mobile-nomad", "tiny-pioneer"])
+def test_simulate_shows_what_every_student_sees_whatever_the_seed(capsys, track):
+    """Same design, same result: --seed 0 and --seed 7 print the same run, part by part."""
+    for part in ("1", "2", "3"):
+        printed = []
+        for seed in ("0", "7"):
+            assert main(["simulate", "--track", track, "--part", part, "--seed", seed, "--compact"]) == 0
+            out, err = capsys.readouterr()
+            assert err == ""
+            printed.append(json.loads(out))
+        assert printed[0]["metrics"] == printed[1]["metrics"], (track, part)
+        assert printed[0] == printed[1] and "seed" not in printed[0]
+
+
+def test_simulate_explores_other_draws_only_when_asked(capsys):
+    """An instructor's --explore-seed draws again (part 2 samples clients); the game never does."""
+    from edgequest.campaign import load_campaign
+    from edgequest.game.play import Game
+
+    base = ["simulate", "--track", "edge-guardian", "--part", "2", "--compact", "--set", "rounds=20"]
+    runs = {}
+    for extra in ([], ["--explore-seed", "1"], ["--explore-seed", "2"], ["--explore-seed", "1"]):
+        assert main(base + extra) == 0
+        runs.setdefault(tuple(extra), []).append(json.loads(capsys.readouterr().out))
+    fair = runs[()][0]
+    one, two = runs[("--explore-seed", "1")], runs[("--explore-seed", "2")][0]
+    assert one[0] == one[1] and one[0]["explore_seed"] == 1 and "explore_seed" not in fair
+    assert len({json.dumps(r["metrics"], sort_keys=True) for r in (fair, one[0], two)}) == 3
+    # The fair run is the game's run of the same design, whoever plays it and whenever.
+    mission = load_campaign()["edge-guardian"]
+    for seed in (0, 7):
+        game = Game(mission, seed)
+        game.answer_lock(1, 300)
+        game.run(1, {"method": "lora", "rank": 8, "batch": 8})
+        game.commit(1)
+        game.reflect(1, "Long enough to count as a reflection for this test of the rules.")
+        game.answer_lock(2, "no")
+        if seed == 7:
+            game.run(2, {"rounds": 21})  # a later run index changes nothing
+        outcome = game.run(2, {"rounds": 20})
+        assert outcome.metrics["accuracy"] == fair["metrics"]["accuracy"]
 
 
 @pytest.mark.parametrize(
@@ -71,6 +106,7 @@ def test_simulate_is_deterministic_for_a_seed(capsys):
         (["--track", "edge-guardian", "--part", "1", "--set", "colour=red"], "no control 'colour'"),
         (["--track", "edge-guardian", "--part", "1", "--set", "rank"], "not NAME=VALUE"),
         (["--track", "edge-guardian", "--part", "1", "--seed", "-4"], "--seed"),
+        (["--track", "edge-guardian", "--part", "1", "--explore-seed", "x"], "--explore-seed 'x' is not accepted"),
         (["--track", "edge-guardian"], "required"),
     ],
 )

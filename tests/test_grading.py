@@ -101,7 +101,7 @@ def test_edited_runs_are_re_simulated(toy_mission, tmp_path):
     [
         (lambda d: d["record"]["parts"]["1"]["runs"][1].update(size=21), "part 1: run 2: control 'size': 21"),
         (lambda d: d["record"]["parts"]["1"]["runs"][1].update(mode="turbo"), "control 'mode'"),
-        (lambda d: d["record"]["parts"]["1"]["runs"].extend([{"size": 3}] * 2), "part 1: run 4: all 3 runs are used"),
+        (lambda d: d["record"]["parts"]["1"]["runs"].extend([{"size": 15}, {"size": 16}]), "part 1: run 4: all 3 runs are used"),
         (lambda d: d["record"]["parts"]["1"].update(commit=5), "part 1: commit: run 5 does not exist"),
         (lambda d: d["record"]["parts"]["1"].update(lock=-4), "the Lock"),
     ],

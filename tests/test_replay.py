@@ -58,7 +58,7 @@ def test_a_broken_part_is_named_and_earlier_parts_still_count(toy_mission):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda r: r.parts[1].runs.extend([{"size": 5}] * 3), "part 1: run 4: all 3 runs are used"),
+        (lambda r: r.parts[1].runs.extend([{"size": s} for s in (15, 16, 17)]), "part 1: run 4: all 3 runs are used"),
         (lambda r: setattr(r.parts[1], "commit", 7), "part 1: commit: run 7 does not exist"),
         (lambda r: setattr(r.parts[1], "lock", None), "part 1: moves were recorded before the Lock"),
         (lambda r: setattr(r.parts[1], "lock", 1e308), "part 1: the Lock: 1e+308 is out of range"),

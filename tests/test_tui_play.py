@@ -245,11 +245,11 @@ async def test_charts_build_only_when_their_data_change(fake_models, tmp_path):
         chart = app.screen.query_one("#chart-memory")
         builds = chart.builds
         assert builds == 1
-        for key in ("down", "up", "right", "left", "m", "m", "tab"):
+        for key in ("down", "up", "right", "left", "right", "m", "m", "tab"):
             await pilot.press(key)
         await pilot.pause()
         assert chart.builds == builds  # focus, keys and repaints reuse the built text
-        await pilot.press("r")
+        await pilot.press("r")  # a new design (the same one would not be run again)
         await settle(pilot)
         assert chart.builds == builds + 1
 

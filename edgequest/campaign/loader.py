@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -25,6 +26,7 @@ from edgequest.campaign.schema import (
     LOCK_KINDS,
     SPEC_OPS,
     SPEC_ROLES,
+    SPEC_SCORING,
     Control,
     Figure,
     Lock,
@@ -221,7 +223,8 @@ def _read_mission(r: _Reader, name: str, sha256: str) -> Mission | None:
         lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
         default=[],
     )
-    parts = [_read_part(p) for p in r.tables("parts")]
+    spec_scoring = r.choice("spec_scoring", SPEC_SCORING, default="strict")
+    parts = [_read_part(p, spec_scoring or "strict") for p in r.tables("parts")]
     numbers = [p.number for p in parts if p is not None]
     if parts and numbers != list(range(1, len(parts) + 1)):
         r.problem("parts", "parts numbered 1, 2, 3, ... in order", numbers)
@@ -237,7 +240,7 @@ def _read_mission(r: _Reader, name: str, sha256: str) -> Mission | None:
         ledger_prompt=ledger_prompt,
         device_name=device_name,
         device=frozen_mapping(device),
-        parts=tuple(parts),  # type: ignore[arg-type]
+        parts=tuple(replace(p, track=track_id) for p in parts if p is not None),
         schema_version=int(version),
         source_path=name,
         sha256=sha256,
@@ -367,7 +370,7 @@ def _read_spec(r: _Reader) -> SpecCheck | None:
                      unit=unit, source=source, assumption=assumption)
 
 
-def _read_part(r: _Reader) -> Part | None:
+def _read_part(r: _Reader, mission_spec_scoring: str = "strict") -> Part | None:
     number = r.number("number", low=1, high=99, integer=True)
     title = r.text("title", short=True)
     model = r.get("model", "the name of an engine model (frontier, fleet, privacy)", _is_identifier)
@@ -406,6 +409,7 @@ def _read_part(r: _Reader) -> Part | None:
         opt_reader.finish()
         if None not in (metric, goal, worst, best):
             optimise = Optimise(metric=metric, goal=goal, worst=float(worst), best=float(best))
+    spec_scoring = r.choice("spec_scoring", SPEC_SCORING, default=mission_spec_scoring)
     weights = Weights()
     w_reader = r.table_of("weights", default=None)
     if w_reader is not None:
@@ -425,7 +429,7 @@ def _read_part(r: _Reader) -> Part | None:
         number=int(number), title=title, model=model, briefing=briefing, objective=objective,
         budget=int(budget), stakeholder=stakeholder, reflect_prompt=reflect_prompt, lock=lock,
         params=frozen_mapping(params), controls=tuple(controls), spec=tuple(spec),
-        optimise=optimise, weights=weights,
+        optimise=optimise, weights=weights, spec_scoring=spec_scoring or mission_spec_scoring,
     )
     _check_against_model(r, part)
     return part

@@ -21,6 +21,7 @@ LOCK_KINDS = ("number", "choice")
 SPEC_OPS = ("<=", ">=", "<", ">")
 SPEC_ROLES = ("target", "guardrail")
 GOALS = ("min", "max")
+SPEC_SCORING = ("strict", "per_line")  # a failed SPEC line: no SPEC points / that line's share lost
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,8 @@ class Part:
     spec: tuple[SpecCheck, ...]
     optimise: Optimise
     weights: Weights
+    spec_scoring: str = "strict"
+    track: str = ""  # the id of the mission the part belongs to
 
     def control(self, name: str) -> Control:
         for control in self.controls:

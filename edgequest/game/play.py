@@ -6,7 +6,9 @@
 - LOCKED: an earlier part is not done yet.
 - LOCK: the briefing is open; the workbench stays shut until a prediction is locked in.
 - RUNS: up to the part's budget of runs; ``commit`` picks the design to stand by, which
-  reveals the Lock's truth.
+  reveals the Lock's truth. A run's numbers depend on the design alone (see
+  :mod:`edgequest.game.draws`), so running a design again is refused: it would spend a
+  run and show the same numbers.
 - REFLECT: a reflection to the part's stakeholder closes the part.
 
 Every action checks the rules and raises :class:`~edgequest.errors.GameError` with a
@@ -17,6 +19,7 @@ methods, so a replay equals the play by construction.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -24,11 +27,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgequest.campaign.schema import Mission, Part, Scalar
-from edgequest.errors import ControlError, GameError
+from edgequest.errors import ControlError, GameError, ShortReflection
 from edgequest.game import scoring
+from edgequest.game.draws import canonical_design, design_generator, truth_generator
+from edgequest.game.ledger import STRATEGIES, ledger_text
 from edgequest.game.record import MAX_TEXT_CHARS, PartRecord, Record
-
-TRUTH_STREAM = 1_000_000  # spawn key of the Lock truth's generator, apart from runs 0, 1, ...
 
 
 class Phase(str, enum.Enum):
@@ -51,13 +54,14 @@ class RunOutcome:
     spec: float
     margin: float
     points: float
+    repeat_of: int | None = None  # an old save's run of a design already run: that run's index
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "part": self.part,
             "run": self.index + 1,
             "controls": dict(self.controls),
@@ -66,6 +70,9 @@ class RunOutcome:
             "score": round(self.points, 4),
             "score_detail": {"spec": round(self.spec, 4), "margin": round(self.margin, 4)},
         }
+        if self.repeat_of is not None:
+            data["repeat_of_run"] = self.repeat_of + 1
+        return data
 
 
 @dataclass(frozen=True)
@@ -80,21 +87,18 @@ class Reveal:
     explain: str
 
 
-def run_generator(seed: int, part: int, stream: int) -> np.random.Generator:
-    """The generator of one run (or of a part's truth): derived from the save's seed."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(part, stream)))
-
-
-def simulate_design(part: Part, controls: Mapping[str, Any], seed: int, stream: int = 0,
+def simulate_design(part: Part, controls: Mapping[str, Any], seed: int | None = None, *,
                     earlier: Mapping[int, Mapping[str, Any]] | None = None) -> RunOutcome:
     """Simulate one set of controls for a part, outside any game (``edgequest simulate``).
 
-    ``earlier`` holds the metrics of designs committed in earlier parts, which some parts
-    build on (part 2 sends part 1's update over the air); without it, the mission's own
-    figures stand in.
+    Without ``seed`` the run draws exactly what it draws in every student's game. A
+    ``seed`` explores another draw of the same design (an instructor's look at how much
+    the outcome varies); no game ever uses one. ``earlier`` holds the metrics of designs
+    committed in earlier parts, which some parts build on (part 2 sends part 1's update
+    over the air); without it, the mission's own figures stand in.
     """
     values = resolve_controls(part, controls)
-    return _simulate(part, values, run_generator(seed, part.number, stream), stream, earlier or {})
+    return _simulate(part, values, design_generator(part, values, seed), 0, earlier or {})
 
 
 def resolve_controls(part: Part, given: Mapping[str, Any]) -> dict[str, Scalar]:
@@ -132,6 +136,7 @@ class Game:
         self.mission = mission
         self.record = Record(track=mission.id, seed=seed)
         self._outcomes: dict[int, list[RunOutcome]] = {p.number: [] for p in mission.parts}
+        self._designs: dict[int, dict[str, int]] = {p.number: {} for p in mission.parts}  # design -> first run
         self._truths: dict[int, Scalar] = {}
 
     # ----------------------------------------------------------------- reading state
@@ -189,8 +194,13 @@ class Game:
         self.part(number)
         return list(self._outcomes[number])
 
+    def runs_used(self, number: int) -> int:
+        """Runs that spent the budget: each distinct design once (an old save's repeats are free)."""
+        self.part(number)
+        return sum(o.repeat_of is None for o in self._outcomes[number])
+
     def runs_left(self, number: int) -> int:
-        return self.part(number).budget - len(self._outcomes[number])
+        return self.part(number).budget - self.runs_used(number)
 
     def committed(self, number: int) -> RunOutcome | None:
         rec = self.record.parts.get(number)
@@ -215,7 +225,7 @@ class Game:
             from edgequest.simulators.registry import model_for
 
             part = self.part(number)
-            truth = model_for(part).truths[part.lock.truth](part, run_generator(self.seed, number, TRUTH_STREAM))
+            truth = model_for(part).truths[part.lock.truth](part, truth_generator(part))
             self._truths[number] = truth
         return self._truths[number]
 
@@ -247,7 +257,7 @@ class Game:
             part,
             lock_answer=rec.lock,
             truth=self.truth(number) if done else None,
-            runs_used=len(self._outcomes[number]),
+            runs_used=self.runs_used(number),
             committed=(committed.metrics, committed.checks) if committed else None,
             reflection=rec.reflection,
         )
@@ -272,12 +282,28 @@ class Game:
         return value
 
     def run(self, number: int, controls: Mapping[str, Any] | None = None) -> RunOutcome:
+        """Simulate a design and spend a run on it; a design already run is refused."""
+        return self._run(number, controls, repeats_allowed=False)
+
+    def _run(self, number: int, controls: Mapping[str, Any] | None, *, repeats_allowed: bool) -> RunOutcome:
         part = self._require(number, Phase.RUNS, "run")
-        if self.runs_left(number) <= 0:
-            raise GameError(f"part {number}: all {part.budget} runs are used; commit one of them")
         values = resolve_controls(part, controls or {})
+        design = canonical_design(values)
         index = len(self._outcomes[number])
-        outcome = _simulate(part, values, run_generator(self.seed, number, index), index, self.earlier_designs(number))
+        first = self._designs[number].get(design)
+        if first is not None:
+            if not repeats_allowed:
+                raise GameError(
+                    f"part {number}: you ran this design as run {first + 1}; the same design gives the "
+                    f"same numbers every time, so no run is spent on it. Change a control, or commit "
+                    f"run {first + 1}"
+                )
+            outcome = dataclasses.replace(self._outcomes[number][first], index=index, repeat_of=first)
+        else:
+            if self.runs_left(number) <= 0:
+                raise GameError(f"part {number}: all {part.budget} runs are used; commit one of them")
+            outcome = _simulate(part, values, design_generator(part, values), index, self.earlier_designs(number))
+            self._designs[number][design] = index
         self._outcomes[number].append(outcome)
         self.record.part(number).runs.append(dict(values))
         return outcome
@@ -297,14 +323,40 @@ class Game:
         self.record.part(number).commit = run_index
         return outcomes[run_index]
 
-    def reflect(self, number: int, text: str) -> None:
+    def reflect(self, number: int, text: str, *, confirm_short: bool = False) -> None:
+        """Submit the part's reflection, which closes the part.
+
+        A reflection shorter than the scoring's minimum earns none of the reflection's
+        points: it raises :class:`ShortReflection` (nothing is recorded) unless the player
+        confirms it with ``confirm_short``.
+        """
         self._require(number, Phase.REFLECT, "reflect")
-        self.record.part(number).reflection = _check_text(text, f"part {number}: the reflection")
+        checked = _check_text(text, f"part {number}: the reflection")
+        chars, least = len(checked.strip()), scoring.REFLECTION_MIN_CHARS
+        if chars < least and not confirm_short:
+            raise ShortReflection(
+                f"part {number}: the reflection has {chars} characters; at least {least} earn its points. "
+                "Submit it as it is (the part ends), or keep writing",
+                chars, least,
+            )
+        self.record.part(number).reflection = checked
 
     def write_ledger(self, text: str) -> None:
+        """Record the Ledger's text as it stands (a replay's path; play uses :meth:`submit_ledger`)."""
         if not self.ledger_open:
             raise GameError(f"the Ledger opens after the last part; part {self.current_part} is not done")
         self.record.ledger = _check_text(text, "the Ledger")
+
+    def submit_ledger(self, strategy: str | None, body: str) -> None:
+        """The Ledger as the player writes it: a strategy they chose, and its defence."""
+        if not self.ledger_open:
+            raise GameError(f"the Ledger opens after the last part; part {self.current_part} is not done")
+        if strategy not in STRATEGIES:
+            chosen = "no strategy is chosen" if not strategy else f"{strategy!r} is not a strategy"
+            raise GameError(f"the Ledger: {chosen}; choose one of {', '.join(STRATEGIES)}")
+        if not isinstance(body, str) or not body.strip():
+            raise GameError("the Ledger is empty; defend your strategy in a few sentences")
+        self.write_ledger(ledger_text(strategy, body))
 
     # ----------------------------------------------------------------- replay
 
@@ -324,13 +376,15 @@ class Game:
             raise GameError("moves were recorded before the Lock was answered")
         move("", self.answer_lock, rec.lock)
         for i, controls in enumerate(rec.runs):
-            move(f"run {i + 1}: ", self.run, controls)
+            # A save from before designs were refused a second run may repeat one: it
+            # replays as that run again and, by today's rule, spends no run.
+            move(f"run {i + 1}: ", lambda n, c: self._run(n, c, repeats_allowed=True), controls)
         if rec.commit is not None:
             move("commit: ", self.commit, rec.commit)
         elif rec.reflection is not None:
             raise GameError("a reflection was recorded before a design was committed")
         if rec.reflection is not None:
-            move("", self.reflect, rec.reflection)
+            move("", lambda n, text: self.reflect(n, text, confirm_short=True), rec.reflection)
 
     @classmethod
     def replay(cls, mission: Mission, record: Record) -> "Game":

@@ -1,4 +1,4 @@
-"""Small dialogs over a screen: commit a run, type a value, a save that can't resume, help."""
+"""Small dialogs over a screen: commit a run, type a value, confirm, a save that can't resume, help."""
 
 from __future__ import annotations
 
@@ -86,6 +86,34 @@ class EditValueScreen(EdgeModal):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmScreen(EdgeModal):
+    """A yes-or-no question; the safe answer (no) has the focus, and Esc means no."""
+
+    BINDINGS = [_CLOSE]
+
+    def __init__(self, title: str, question: str, yes: str, no: str):
+        super().__init__()
+        self.title_text, self.question, self.yes, self.no = title, question, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield Static(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button(self.yes, id="yes", variant="warning")
+                yield Button(self.no, id="no", variant="primary")
+            yield Static(f"Tab moves between the buttons, Enter presses one · Esc: {self.no}", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_close(self) -> None:
+        self.dismiss(False)
 
 
 class ResumeProblemScreen(EdgeModal):

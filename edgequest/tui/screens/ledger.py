@@ -8,14 +8,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, RadioButton, RadioSet, Static, TextArea
 
-from edgequest.errors import GameError
+from edgequest.game.ledger import STRATEGIES
 from edgequest.tui import numbers as fmt
 from edgequest.tui import stepping
 from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import EdgeScreen
 from edgequest.tui.widgets.keybar import KeyBar
-
-STRATEGIES = ("Personalization", "Privacy", "Balanced")
 
 
 def designs_table(game) -> Table:
@@ -69,9 +67,9 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
                 yield Static(self._summary(), id="summary")
             else:
                 yield Static(Text(mission.ledger_prompt, style="bold"), id="ledger-prompt")
-                with RadioSet(id="strategy"):
-                    for i, name in enumerate(STRATEGIES):
-                        yield RadioButton(name, value=i == 0, id=f"strategy-{name.lower()}")
+                with RadioSet(id="strategy"):  # nothing preselected: the player chooses
+                    for name in STRATEGIES:
+                        yield RadioButton(name, value=False, id=f"strategy-{name.lower()}")
                 area = TextArea(id="ledger-text", soft_wrap=True, tab_behavior="focus",
                                 placeholder="Defend your strategy here…")
                 area.cursor_blink = False
@@ -105,13 +103,10 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
         if self.session.game.finished:
             return
         radio = self.query_one("#strategy", RadioSet)
-        index = radio.pressed_index if radio.pressed_index >= 0 else 0
+        strategy = STRATEGIES[radio.pressed_index] if radio.pressed_index >= 0 else None
         body = self.query_one("#ledger-text", TextArea).text
-        if not body.strip():
-            self.notify_error(GameError("the Ledger is empty; defend your strategy in a few sentences"))
-            return
         try:
-            self.session.write_ledger(f"Strategy: {STRATEGIES[index]}\n\n{body}")
+            self.session.submit_ledger(strategy, body)
         except Exception as exc:
             self.notify_error(exc)
             return

@@ -8,7 +8,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from edgequest.game.scoring import REFLECTION_MIN_CHARS
+from edgequest.errors import ShortReflection
+from edgequest.game.scoring import REFLECTION_MIN_CHARS, spec_rule
 from edgequest.tui import numbers as fmt
 from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import PartScreen
@@ -26,7 +27,8 @@ def _briefing_text(session, number: int) -> Text:
     text.append(part.briefing + "\n\n")
     text.append("Objective\n", style="bold underline")
     text.append(part.objective + "\n\n")
-    text.append("SPEC (every line must pass)\n", style="bold underline")
+    text.append("SPEC", style="bold underline")
+    text.append(f" ({spec_rule(part)})\n")
     for check in part.spec:
         role = " (guardrail)" if check.role == "guardrail" else ""
         text.append(f"  • {check.label}{role}: {check.metric} {threshold_text(check)}\n")
@@ -173,10 +175,11 @@ part's score so far are shown; the reflection earns the rest.
                 text.append(f"{result.check.label}: {fmt.number(result.value, result.check.unit)} "
                             f"{threshold_text(result.check)}\n")
             text.append("\n")
-        text.append("Score so far\n", style="bold underline")
-        text.append(f"  Lock {score.lock:.0%} · SPEC {score.spec:.0%} · thrift {score.runs:.0%} · "
-                    f"margin {score.margin:.0%} · reflection pending\n")
-        text.append(f"  {score.points:.1f} points of 100 so far\n", style="bold")
+        text.append("Score so far, and how each part of it was computed\n", style="bold underline")
+        *components, total = score.lines()
+        for line in components:
+            text.append(f"  {line}\n")
+        text.append(f"  {total} so far\n", style="bold")
         return text
 
     def on_mount(self) -> None:
@@ -232,9 +235,20 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
             self.action_submit()
 
     def action_submit(self) -> None:
+        self._submit(confirm_short=False)
+
+    def _submit(self, confirm_short: bool) -> None:
+        from edgequest.tui.screens.dialogs import ConfirmScreen
+
         text = self.query_one("#reflection", TextArea).text
         try:
-            self.session.reflect(self.number, text)
+            self.session.reflect(self.number, text, confirm_short=confirm_short)
+        except ShortReflection as short:
+            question = (f"Your reflection has {short.chars} characters; at least {short.minimum} earn the "
+                        "reflection's points. Submitting ends the part. Your draft stays here if you keep writing.")
+            self.app.push_screen(ConfirmScreen("A short reflection", question, "Submit anyway", "Keep writing"),
+                                 lambda yes: self._submit(confirm_short=True) if yes else None)
+            return
         except Exception as exc:
             self.notify_error(exc)
             return

@@ -167,7 +167,7 @@ the run you stand by: that reveals the Lock's truth.
         )
 
     def _update_status(self) -> None:
-        used = len(self.game.outcomes(self.number))
+        used = self.game.runs_used(self.number)
         budget = self.part.budget
         status = self.query_one("#run-status", Static)
         if self.simulating:
