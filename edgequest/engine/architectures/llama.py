@@ -53,7 +53,10 @@ def _build_llama3_70b(seq_len: int) -> Architecture:
 
     Stored tensors follow the per-operator accounting of Korthikanti et al. (MLSys 2023,
     Sec. 4.1) adapted to this block: no dropout (Llama trains without it), SwiGLU instead of
-    GeLU, grouped K/V, and the softmax output stored (no FlashAttention recomputation).
+    GeLU, grouped K/V, and FlashAttention (Dao et al., NeurIPS 2022): attention stores Q, K, V
+    and the per-row softmax log-sum-exp (fp32) and recomputes the s x s probabilities in
+    backward; its output is stored as the o projection's input. Nothing s x s is stored or
+    held at once. (Keeping the softmax output instead adds 64 x s^2 x 2 bytes per layer.)
     """
     shape = LLAMA3_70B
     hidden, n_layers, heads, kv_heads, head_dim = shape.hidden, shape.layers, shape.heads, shape.kv_heads, shape.head_dim
@@ -134,8 +137,8 @@ def _build_llama3_70b(seq_len: int) -> Architecture:
         linear(f"{p}.k", blk, "k", xn, hidden, kv, sh + sh)
         linear(f"{p}.v", blk, "v", xn, hidden, kv, sh + sh + s * kv)
         qkv_elems = s * (hidden + 2 * kv)
-        probs_elems = heads * s * s
-        attn_saved = b.tensor(f"{p}.attn.saved", qkv_elems + probs_elems)
+        lse_elems = 2 * heads * s  # one fp32 log-sum-exp per head and row, in 16-bit slots
+        attn_saved = b.tensor(f"{p}.attn.saved", qkv_elems + lse_elems)
         attn_in = b.tensor(f"{p}.attn.qkv", qkv_elems)
         attn_out = b.tensor(f"{p}.attn.out", sh)
         b.add(
@@ -151,7 +154,7 @@ def _build_llama3_70b(seq_len: int) -> Architecture:
             input_tensor=attn_in,
             output_tensor=attn_out,
             saved_tensor=attn_saved,
-            live_elems=sh + qkv_elems + probs_elems + sh,
+            live_elems=sh + qkv_elems + lse_elems + sh,
             persistent_elems=2 * s * kv,  # KV cache kept for the whole inference pass
             # QK^T and PV: each s*s*head_dim per head, i.e. s^2 * hidden in total.
             macs=2 * s * s * hidden,
