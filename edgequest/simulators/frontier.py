@@ -25,6 +25,7 @@ from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
 
 METHODS = ("full", "last_k", "lora", "tinytl", "bias")
+WATERFALL_KEYS = ("weights", "gradients", "optimizer", "activations", "stored_activations", "transient", "total")
 CRISES = ("none", "adapter_cache", "battery", "sram")
 TARGET_SETS = {"q_v": ("q", "v"), "attention": ("q", "k", "v", "o"), "all": ("q", "k", "v", "o", "gate", "up", "down")}
 BASE_BYTES = {"bf16": 2, "fp8": 1}
@@ -50,9 +51,16 @@ def _frozen_bytes(controls: Mapping[str, Scalar]) -> int | None:
     return BASE_BYTES[str(controls["base_precision"])] if "base_precision" in controls else None
 
 
+def _train_precision(part: Part) -> str:
+    """A bf16 model trains in mixed precision (fp32 master copy and moments); a mission keeps
+    the states in bf16 only by saying so (``optimizer_states = "bf16"``)."""
+    states = str(part.param("optimizer_states")) if "optimizer_states" in part.params else "fp32"
+    return memory.training_precision_for(str(part.param("precision")), optimizer_states=states)
+
+
 def _waterfall(part: Part, controls: Mapping[str, Scalar], *, method: str, layers: int, optimizer: str):
     return memory.training_memory(
-        _arch(part), method=method, batch=int(controls["batch"]), precision=str(part.param("precision")),
+        _arch(part), method=method, batch=int(controls["batch"]), precision=_train_precision(part),
         optimizer=optimizer, layers=layers, rank=int(controls["rank"]), targets=_targets(part, controls),
         frozen_weight_bytes=_frozen_bytes(controls),
     )
@@ -76,10 +84,13 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         }
         inference_bytes = memory.inference_memory(arch, batch=1, precision="int8")
         trainable, total_bytes = mcu.trainable_params, mcu.sram_bytes
+        memory_mb.update(stored_activations=mcu.stored_activations_bytes / MB, transient=mcu.transient_bytes / MB)
+        peak_phase = mcu.peak_phase
     else:
         wf = _waterfall(part, controls, method=method, layers=layers, optimizer=optimizer)
         budget_bytes = float(part.param("budget_mb")) * MB
-        memory_mb = {k: wf.to_mb()[f"{k}_mb"] for k in ("weights", "gradients", "optimizer", "activations", "total")}
+        memory_mb = {k: wf.to_mb()[f"{k}_mb"] for k in WATERFALL_KEYS}
+        peak_phase = wf.peak_phase
         inference_bytes, trainable, total_bytes = wf.inference_bytes, wf.trainable_params, wf.total_bytes
         if controls.get("base_precision") == "fp8":
             # Amplification compares like with like: serving from the same 8-bit base.
@@ -99,9 +110,10 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "inference_mb": round(inference_bytes / MB, 4),
         "budget_mb": round(budget_bytes / MB, 4),
         "fits": bool(total_bytes <= budget_bytes),
+        "peak_phase": peak_phase,
         "trainable_params": int(trainable),
         # What a device sends after adapting: its trainable parameters, at training precision.
-        "update_mb": round(trainable * memory.PRECISIONS[str(part.param("precision"))].weight_bytes / MB, 6),
+        "update_mb": round(trainable * memory.PRECISIONS[_train_precision(part)].weight_bytes / MB, 6),
         "amplification": round(total_bytes / inference_bytes, 3),
         "accuracy": round(proxy.accuracy_after, 4),
         "accuracy_before": round(proxy.accuracy_before, 4),
@@ -137,6 +149,7 @@ def _adapter_cache_metrics(part: Part, controls: Mapping[str, Scalar]) -> dict[s
         "cache_fits": bool(result.fits),
         "added_latency_ms": round(result.added_latency_ms, 4),
         "tokens_per_s": round(result.tokens_per_s, 1),
+        "base_fits_hbm": bool(result.base_fits),
     }
 
 
@@ -145,11 +158,12 @@ def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[s
     rate = float(part.param(f"{processor}_tflops")) * 1e12
     power = float(part.param(f"{processor}_w"))
     bandwidth = float(part.param("memory_gbps")) * 1e9
-    common = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth)
+    common = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth,
+                  dram_pj_per_bit=float(part.param("dram_pj_per_bit")))
     samples = int(part.param("samples_per_session"))
     session = energy.adaptation_energy(
         arch, method=str(controls["method"]), samples=samples, epochs=int(part.param("epochs_per_session")),
-        batch=int(controls["batch"]), precision=str(part.param("precision")), optimizer=str(controls["optimizer"]),
+        batch=int(controls["batch"]), precision=_train_precision(part), optimizer=str(controls["optimizer"]),
         layers=int(controls["layers"]), rank=int(controls["rank"]), **common,
     )
     serving = energy.inference_energy(arch, samples=samples, precision=str(part.param("precision")), **common)
@@ -159,6 +173,7 @@ def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[s
         "battery_pct_per_day": round(pct, 4),
         "session_wh": round(session.energy_wh, 5),
         "session_s": round(session.time_s, 3),
+        "session_dram_wh": round(session.dram_energy_j / energy.JOULES_PER_WH, 5),
         "drain_ratio": round(energy.training_to_inference_energy_ratio(session, serving), 3),
     }
 
@@ -181,7 +196,7 @@ def truth_min_ram_last_k(part: Part, rng: np.random.Generator) -> float:
     arch = _arch(part)
     total = memory.min_ram_to_finetune_last_k(
         arch, k=int(part.param("lock_layers")), batch=int(part.param("lock_batch")),
-        precision=str(part.param("precision")), optimizer="adam",
+        precision=_train_precision(part), optimizer="adam",
     )
     return round(total / MB, 2)
 
@@ -270,7 +285,8 @@ MODEL = register(Model(
     ),
     metrics=frozenset({
         "memory_mb.weights", "memory_mb.gradients", "memory_mb.optimizer", "memory_mb.activations",
-        "memory_mb.total", "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
+        "memory_mb.total", "memory_mb.stored_activations", "memory_mb.transient", "peak_phase",
+        "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
         "accuracy", "accuracy_before",
     }),
     truths={"min_ram_last_k": truth_min_ram_last_k},
@@ -283,15 +299,15 @@ MODEL = register(Model(
              Requirement("hbm_cache_gb", low=0), Requirement("host_cache_gb", low=0),
              Requirement("policy", choices=("lru", "lfu"))),
             frozenset({"cache.hbm_hit_rate", "cache.host_hit_rate", "cache.miss_rate", "adapter_mb", "cache_fits",
-                       "added_latency_ms", "tokens_per_s"}),
+                       "added_latency_ms", "tokens_per_s", "base_fits_hbm"}),
         ),
         ("crisis", "battery"): (
             (Requirement("budget_mb", low=0), Requirement("battery_wh", low=0.001), Requirement("sessions_per_day", low=0),
              Requirement("samples_per_session", low=1), Requirement("epochs_per_session", low=1),
-             Requirement("memory_gbps", low=0.001),
+             Requirement("memory_gbps", low=0.001), Requirement("dram_pj_per_bit", low=0, high=1000),
              *(Requirement(f"{p}_{unit}", low=1e-6) for p in ("cpu", "gpu", "npu") for unit in ("tflops", "w"))),
             (Requirement("processor", choices=("cpu", "gpu", "npu")),),
-            frozenset({"battery_pct_per_day", "session_wh", "session_s", "drain_ratio"}),
+            frozenset({"battery_pct_per_day", "session_wh", "session_s", "session_dram_wh", "drain_ratio"}),
         ),
         ("crisis", "sram"): (
             (Requirement("sram_kb", low=1), Requirement("flash_kb", low=1)),

@@ -11,14 +11,13 @@ from edgequest.engine.memory import (
     NRF52840_SRAM_BYTES,
     activation_account,
     inference_memory,
-    korthikanti_activation_bytes,
     mcu_training_memory,
     min_ram_to_finetune_last_k,
     supported_methods,
-    tinytl_reported_memory,
     training_memory,
     training_plan,
 )
+from edgequest.engine.memory_references import korthikanti_activation_bytes, tinytl_reported_memory
 
 LLAMA = "llama3-70b"
 CNNS = ("resnet50", "mobilenetv2", "proxylessnas-mobile", "ds-cnn")

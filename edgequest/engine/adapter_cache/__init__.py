@@ -103,6 +103,7 @@ class AdapterCacheResult:
     hbm_cache_bytes: int  # granted, after clamping
     host_cache_bytes: int
     fits: bool  # weights + KV reserve + requested HBM cache fit in 80 GiB
+    base_fits: bool  # the base weights and the KV reserve fit HBM at all; if not, nothing is served
     hbm_items: int
     host_items: int
     nvme_items: int
@@ -155,6 +156,8 @@ def adapter_cache(
         tokens_per_request: decode steps per request; each request loads its adapter once.
 
     Serving model (documented assumptions, not measurements):
+        a GPU whose HBM cannot hold the base weights and the KV reserve serves nothing:
+        ``base_fits`` is False and both throughputs are 0 tokens/s;
         step_s = (base weight bytes + batch_size x adapter bytes) / HBM bandwidth
         (memory-bound decode; KV-cache reads are not counted);
         stall per request = P(host) t_pcie + P(miss) (t_nvme + t_pcie), mean added latency;
@@ -193,6 +196,8 @@ def adapter_cache(
     stall_s = tiers.host * pcie_s + tiers.miss * (nvme_s + pcie_s)
     step_s = (base_bytes + batch_size * a_bytes) / HBM_BANDWIDTH_BYTES_PER_S
     stall_per_step_s = batch_size / tokens_per_request * stall_s
+    base_fits = hbm_free >= 0
+    serving = 1.0 if base_fits else 0.0
     return AdapterCacheResult(
         adapter_params=a_params,
         adapter_bytes=a_bytes,
@@ -203,6 +208,7 @@ def adapter_cache(
         hbm_cache_bytes=granted_hbm,
         host_cache_bytes=host_bytes,
         fits=fits,
+        base_fits=base_fits,
         hbm_items=hbm_items,
         host_items=host_items,
         nvme_items=n_adapters - hbm_items - host_items,
@@ -214,8 +220,8 @@ def adapter_cache(
         nvme_swap_ms=(nvme_s + pcie_s) * 1e3,
         added_latency_ms=stall_s * 1e3,
         decode_step_ms=step_s * 1e3,
-        tokens_per_s_no_swaps=batch_size / step_s,
-        tokens_per_s=batch_size / (step_s + stall_per_step_s),
+        tokens_per_s_no_swaps=serving * batch_size / step_s,
+        tokens_per_s=serving * batch_size / (step_s + stall_per_step_s),
         swap_stall_fraction=stall_per_step_s / (step_s + stall_per_step_s),
     )
 
