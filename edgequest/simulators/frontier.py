@@ -153,13 +153,18 @@ def _adapter_cache_metrics(part: Part, controls: Mapping[str, Scalar]) -> dict[s
     }
 
 
+def _dram_pj_per_bit(part: Part) -> float:
+    """DRAM energy per bit; missions released before DRAM was charged leave it out (0)."""
+    return float(part.param("dram_pj_per_bit")) if "dram_pj_per_bit" in part.params else 0.0
+
+
 def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[str, Any]:
     processor = str(controls["processor"])
     rate = float(part.param(f"{processor}_tflops")) * 1e12
     power = float(part.param(f"{processor}_w"))
     bandwidth = float(part.param("memory_gbps")) * 1e9
     common = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth,
-                  dram_pj_per_bit=float(part.param("dram_pj_per_bit")))
+                  dram_pj_per_bit=_dram_pj_per_bit(part))
     samples = int(part.param("samples_per_session"))
     session = energy.adaptation_energy(
         arch, method=str(controls["method"]), samples=samples, epochs=int(part.param("epochs_per_session")),
@@ -283,7 +288,7 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
             "% per day = 100 x E x sessions / battery",
             substituted=(
                 f"E = {metrics['session_wh']:.3f} Wh, of which DRAM traffic {metrics['session_dram_wh']:.3f} Wh "
-                f"at {part.param('dram_pj_per_bit')} pJ/bit;  "
+                f"at {_dram_pj_per_bit(part)} pJ/bit;  "
                 f"{metrics['session_wh']:.3f} Wh x {part.param('sessions_per_day')} / {part.param('battery_wh')} Wh "
                 f"= {metrics['battery_pct_per_day']:.2f}% per day;  training drains {metrics['drain_ratio']:.1f}x "
                 "inference per sample"
@@ -316,6 +321,7 @@ MODEL = register(Model(
         Requirement("crisis", "text", choices=CRISES),
         Requirement("lock_layers", low=1),
         Requirement("lock_batch", low=1),
+        Requirement("optimizer_states", "text", choices=("fp32", "bf16"), optional=True),
     ),
     controls=(
         Requirement("method", choices=METHODS),
@@ -345,7 +351,7 @@ MODEL = register(Model(
         ("crisis", "battery"): (
             (Requirement("budget_mb", low=0), Requirement("battery_wh", low=0.001), Requirement("sessions_per_day", low=0),
              Requirement("samples_per_session", low=1), Requirement("epochs_per_session", low=1),
-             Requirement("memory_gbps", low=0.001), Requirement("dram_pj_per_bit", low=0, high=1000),
+             Requirement("memory_gbps", low=0.001), Requirement("dram_pj_per_bit", low=0, high=1000, optional=True),
              *(Requirement(f"{p}_{unit}", low=1e-6) for p in ("cpu", "gpu", "npu") for unit in ("tflops", "w"))),
             (Requirement("processor", choices=("cpu", "gpu", "npu")),),
             frozenset({"battery_pct_per_day", "session_wh", "session_s", "session_dram_wh", "drain_ratio"}),
