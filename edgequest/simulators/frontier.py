@@ -8,7 +8,10 @@ A run adapts the track's real model with one method and reports:
   really fine-tuned on a shifted user distribution (``engine.personalization``);
 - the track's crisis lever: Cloud Titan's adapter cache (``engine.adapter_cache``),
   Mobile Nomad's battery (``engine.energy``), Tiny Pioneer's SRAM wall
-  (``engine.memory.mcu_training_memory``).
+  (``engine.memory.mcu_training_memory``);
+- the track's North Star as a guardrail (``engine.realtime``): the real-time loop's worst case
+  with a training kernel beside it (``loop_*`` params), or a microcontroller's mean power over
+  a day with its training (``power_*`` params).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgequest.campaign.schema import Part, Scalar
-from edgequest.engine import adapter_cache, energy, memory, personalization
+from edgequest.engine import adapter_cache, energy, memory, personalization, realtime
 from edgequest.engine.architectures import get_architecture
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
@@ -118,6 +121,7 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "accuracy": round(proxy.accuracy_after, 4),
         "accuracy_before": round(proxy.accuracy_before, 4),
     }
+    metrics.update(_north_star_metrics(part, controls, arch))
     if crisis == "adapter_cache":
         metrics.update(_adapter_cache_metrics(part, controls))
     elif crisis == "battery":
@@ -151,6 +155,43 @@ def _adapter_cache_metrics(part: Part, controls: Mapping[str, Scalar]) -> dict[s
         "tokens_per_s": round(result.tokens_per_s, 1),
         "base_fits_hbm": bool(result.base_fits),
     }
+
+
+LOOP_PARAMS = ("loop_ms", "loop_other_ms", "loop_tflops", "loop_gbps", "train_tflops")
+POWER_PARAMS = ("power_budget_mw", "active_mw", "sleep_mw", "classify_every_s", "train_epochs_per_day", "mcu_mflops")
+
+
+def _north_star_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[str, Any]:
+    """The loop's worst case beside training, and a microcontroller's mean power."""
+    p = part.params
+    out: dict[str, Any] = {}
+    processor = str(controls.get("processor", ""))
+    rate_name = f"{processor}_tflops" if f"{processor}_tflops" in p else "train_tflops"
+    if all(name in p for name in LOOP_PARAMS[:4]) and rate_name in p:
+        # Training runs on the chosen processor (Mobile Nomad) or the one named train_tflops.
+        bandwidth = float(part.param("loop_gbps")) * 1e9
+        train_rate = float(part.param(rate_name)) * 1e12
+        loop_s = float(part.param("loop_other_ms")) / 1e3 + realtime.forward_time_s(
+            arch, compute_flops_per_s=float(part.param("loop_tflops")) * 1e12, memory_bandwidth_bytes_per_s=bandwidth)
+        kernel_s = realtime.longest_training_kernel_s(
+            arch, batch=int(controls["batch"]), bytes_per_value=memory.PRECISIONS[_train_precision(part)].activation_bytes,
+            compute_flops_per_s=train_rate, memory_bandwidth_bytes_per_s=bandwidth)
+        loop = realtime.loop_budget(period_s=float(part.param("loop_ms")) / 1e3, loop_s=loop_s, blocking_s=kernel_s)
+        out.update(loop_worst_ms=round(loop.worst_s * 1e3, 4), loop_kernel_ms=round(kernel_s * 1e3, 4),
+                   loop_slack_ms=round(loop.slack_s * 1e3, 4))
+    if all(name in p for name in POWER_PARAMS):
+        rate = float(part.param("mcu_mflops")) * 1e6
+        active_w = float(part.param("active_mw")) / 1e3
+        infer_s = realtime.forward_time_s(arch, compute_flops_per_s=rate, memory_bandwidth_bytes_per_s=1e15)
+        training = energy.adaptation_energy(
+            arch, method=str(controls["method"]), samples=int(part.param("user_samples")),
+            epochs=int(part.param("train_epochs_per_day")), batch=int(controls["batch"]),
+            precision=_train_precision(part), optimizer=str(controls["optimizer"]), layers=int(controls["layers"]),
+            rank=int(controls["rank"]), compute_flops_per_s=rate, power_w=active_w)
+        busy = infer_s * realtime.SECONDS_PER_DAY / float(part.param("classify_every_s")) + training.time_s
+        mean = realtime.mean_power_w(active_w=active_w, sleep_w=float(part.param("sleep_mw")) / 1e3, busy_s_per_day=busy)
+        out.update(mean_power_mw=round(mean * 1e3, 5), training_s_per_day=round(training.time_s, 3))
+    return out
 
 
 def _dram_pj_per_bit(part: Part) -> float:
@@ -296,6 +337,27 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
             source="Book: 4.5 W x 30 min = 15% of 15 Wh; policy < 5% per day; DRAM energy per bit: "
             "O'Connor et al., MICRO 2017",
         ))
+    if "loop_worst_ms" in metrics:
+        panels.append(Peek(
+            title="North Star: the real-time loop",
+            formula="worst = loop work + longest training kernel (a launched kernel runs to completion) <= period",
+            substituted=(
+                f"{metrics['loop_worst_ms'] - metrics['loop_kernel_ms']:.2f} + {metrics['loop_kernel_ms']:.2f} = "
+                f"{metrics['loop_worst_ms']:.2f} ms of {part.param('loop_ms')} ms;  slack {metrics['loop_slack_ms']:.2f} ms "
+                f"(the kernel grows with the batch, whatever trains)"
+            ),
+            source="Roofline (Williams et al., CACM 2009) per layer; non-preemptive kernels as the safety bound",
+        ))
+    if "mean_power_mw" in metrics:
+        panels.append(Peek(
+            title="North Star: power",
+            formula="P_mean = P_sleep + (P_active - P_sleep) x (inference + training seconds a day) / 86,400 s",
+            substituted=(
+                f"{metrics['mean_power_mw']:.3f} mW of {part.param('power_budget_mw')} mW;  training "
+                f"{metrics['training_s_per_day']:.0f} s a day at {part.param('active_mw')} mW"
+            ),
+            source="nRF52840 product specification (sleep current); mlsysim device registry (active power, rate)",
+        ))
     if "sram_kb" in metrics:
         panels.append(Peek(
             title="SRAM wall",
@@ -322,6 +384,7 @@ MODEL = register(Model(
         Requirement("lock_layers", low=1),
         Requirement("lock_batch", low=1),
         Requirement("optimizer_states", "text", choices=("fp32", "bf16"), optional=True),
+        *(Requirement(name, low=0, optional=True) for name in LOOP_PARAMS + POWER_PARAMS),
     ),
     controls=(
         Requirement("method", choices=METHODS),
@@ -334,7 +397,8 @@ MODEL = register(Model(
         "memory_mb.weights", "memory_mb.gradients", "memory_mb.optimizer", "memory_mb.activations",
         "memory_mb.total", "memory_mb.stored_activations", "memory_mb.transient", "peak_phase",
         "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
-        "accuracy", "accuracy_before",
+        "accuracy", "accuracy_before", "loop_worst_ms", "loop_kernel_ms", "loop_slack_ms", "mean_power_mw",
+        "training_s_per_day",
     }),
     truths={"min_ram_last_k": truth_min_ram_last_k},
     variants={
