@@ -81,3 +81,16 @@ def test_the_waterfall_shows_stored_and_transient_apart() -> None:
     assert w["stored_activations"] < w["activations"]
     assert m["peak_phase"] == "forward"
     assert w["activations"] >= w["transient"]
+
+
+def test_mission_sources_name_primary_sources() -> None:
+    for mission in CAMPAIGN.values():
+        figures = dict(mission.device)
+        for part in mission.parts:
+            figures.update({f"part {part.number} {k}": v for k, v in part.params.items()})
+        for name, figure in figures.items():
+            assert "FACTS" not in (figure.source or ""), (mission.id, name)
+        for name, figure in mission.part(1).params.items():
+            assert "mission plan" not in (figure.source or ""), (mission.id, name)
+        for check in mission.part(1).spec:
+            assert "FACTS" not in (check.source or "") and "mission plan" not in (check.source or "")

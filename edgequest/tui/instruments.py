@@ -142,8 +142,8 @@ def _memory_caption(part: Part, runs: Sequence[RunView]) -> str:
         bits.append("✓ FITS" if fits else "✗ DOES NOT FIT")
     stored, transient = _num(m, "memory_mb", "stored_activations"), _num(m, "memory_mb", "transient")
     if stored is not None and transient is not None:
-        phase = "forward" if m.get("peak_phase") == "forward" else "backward"
-        bits.append(f"activ = {phase} peak (stored {fmt.memory(stored, scale)}, transient {fmt.memory(transient, scale)})")
+        phase = "fwd" if m.get("peak_phase") == "forward" else "bwd"
+        bits.append(f"activ {phase} peak: {fmt.memory(stored, scale)} stored + {fmt.memory(transient, scale)} transient")
     amp = _num(m, "amplification")
     if amp is not None:
         bits.append(f"MAF ×{amp:.1f}")
