@@ -49,7 +49,8 @@ def test_simulate_prints_one_json_object_with_the_contracted_keys(track, part, c
     }[part]
     assert needed <= set(metrics)
     if part == "1":
-        assert set(metrics["memory_mb"]) == {"weights", "gradients", "optimizer", "activations", "total"}
+        assert set(metrics["memory_mb"]) == {"weights", "gradients", "optimizer", "activations", "stored_activations",
+                                             "transient", "total"}
 
 
 @pytest.mark.parametrize("track", ["cloud-titan", "edge-guardian", "mobile-nomad", "tiny-pioneer"])

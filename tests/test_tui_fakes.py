@@ -120,7 +120,7 @@ FAKE_MODELS = {
 # ------------------------------------------------------------------ missions
 
 TRACKS = {
-    "cloud-titan": ("Cloud Titan", "LLM Architect", "Maximize Llama-3-70B serving.",
+    "cloud-titan": ("Cloud Titan", "LLM Architect", "Serve the 70B model to as many users as one GPU allows.",
                     "One million per-user LoRA adapters swap between HBM and SSD.", "adapter_cache", 36_000, 81_920),
     "edge-guardian": ("Edge Guardian", "AV Systems Lead", "A deterministic 10 ms safety loop.",
                       "500,000 cars learn dust storms from non-IID city data.", "fedavg", 100, 2_048),
@@ -157,7 +157,7 @@ briefing = "Training on the device needs far more memory than inference."
 objective = "Fine-tune within the memory budget and keep accuracy above 85%."
 budget = 10
 stakeholder = "Patterson"
-reflect_prompt = "Why is the Memory Wall higher for Edge Intel than for Edge Inference?"
+reflect_prompt = "Training on the device needed more memory than serving did. What set the difference?"
 
 [parts.lock]
 question = "If inference needs {base_mb} MB, how much memory does fine-tuning the last 3 layers need?"

@@ -21,7 +21,10 @@ writes its input gradient, re-reads the weights it multiplies by; the optimizer 
 gradients and states and writes weights and states.
 
 Time per step = max(FLOPs / compute rate, bytes / bandwidth) (Williams et al., "Roofline",
-CACM 2009); energy = device power x time. Battery share = session Wh x sessions per day /
+CACM 2009); energy = processor power x time + DRAM traffic x energy per bit. The processor's
+power does not include its DRAM: every byte that crosses the DRAM interface costs
+``dram_pj_per_bit`` x 8 pJ on top (about 4 pJ/bit for LPDDR5-class or HBM2 DRAM, O'Connor et
+al., "Fine-Grained DRAM", MICRO 2017), whichever processor streams it. Battery share = session Wh x sessions per day /
 battery Wh (book, Edge Intelligence chapter: a 4.5 W, 30-minute job is 15% of a 15 Wh
 battery; the policy keeps adaptation under 5% per day).
 """
@@ -93,6 +96,7 @@ class SessionEnergy:
     energy_j: float
     energy_wh: float
     bound: str  # 'compute' or 'memory': which roofline limit set most of the time
+    dram_energy_j: float = 0.0  # the DRAM-traffic share of energy_j
 
     @property
     def energy_per_sample_j(self) -> float:
@@ -234,6 +238,7 @@ def _session(
     compute_flops_per_s: float,
     memory_bandwidth_bytes_per_s: float | None,
     power_w: float,
+    dram_pj_per_bit: float = 0.0,
 ) -> SessionEnergy:
     def times(cost: StepCost) -> tuple[float, float]:
         compute = cost.flops / compute_flops_per_s
@@ -253,7 +258,8 @@ def _session(
         compute_t += c_rest
         memory_t += m_rest
         time_s += max(c_rest, m_rest)
-    energy_j = power_w * time_s
+    dram_j = moved * 8 * dram_pj_per_bit * 1e-12
+    energy_j = power_w * time_s + dram_j
     return SessionEnergy(
         samples=samples,
         steps=steps,
@@ -265,6 +271,7 @@ def _session(
         energy_j=energy_j,
         energy_wh=energy_j / JOULES_PER_WH,
         bound="compute" if compute_t >= memory_t else "memory",
+        dram_energy_j=dram_j,
     )
 
 
@@ -283,13 +290,15 @@ def adaptation_energy(
     layers: int = 3,
     rank: int = 16,
     targets: tuple[str, ...] | list[str] | None = None,
+    dram_pj_per_bit: float = 0.0,
 ) -> SessionEnergy:
     """Energy of one adaptation session: ``epochs`` passes over ``samples`` samples.
 
     ``compute_flops_per_s`` is the rate the device sustains on this work (derate peak TOPS
     yourself); ``memory_bandwidth_bytes_per_s`` may be None where memory runs at core speed
     (an MCU's SRAM), leaving compute as the only limit; ``power_w`` is the device's draw while
-    it trains. The last step takes the leftover samples as a smaller batch.
+    it trains, without its DRAM; ``dram_pj_per_bit`` charges every byte moved (0 where memory
+    is on chip). The last step takes the leftover samples as a smaller batch.
     """
     arch = _check_arch(arch)
     samples = _check_int("samples", samples, 1, _MAX_SAMPLES, f"an integer from 1 to {_MAX_SAMPLES}")
@@ -307,7 +316,8 @@ def adaptation_energy(
     full_steps, rest = divmod(total, batch)
     cost_full = _training_step_cost(arch, plan, batch, precision, optimizer)
     cost_rest = _training_step_cost(arch, plan, rest, precision, optimizer) if rest else None
-    return _session(total, cost_full, cost_rest, full_steps, rate, bandwidth, power)
+    dram = _nonnegative_float("dram_pj_per_bit", dram_pj_per_bit)
+    return _session(total, cost_full, cost_rest, full_steps, rate, bandwidth, power, dram)
 
 
 def inference_energy(
@@ -319,6 +329,7 @@ def inference_energy(
     memory_bandwidth_bytes_per_s: float | None = None,
     batch: int = 1,
     precision: str = "fp32",
+    dram_pj_per_bit: float = 0.0,
 ) -> SessionEnergy:
     """Energy of running inference on ``samples`` samples, by the same roofline model."""
     arch = _check_arch(arch)
@@ -332,7 +343,8 @@ def inference_energy(
     power = _positive_float("power_w", power_w)
     full_steps, rest = divmod(samples, batch)
     cost_rest = _inference_step_cost(arch, rest, precision) if rest else None
-    return _session(samples, _inference_step_cost(arch, batch, precision), cost_rest, full_steps, rate, bandwidth, power)
+    dram = _nonnegative_float("dram_pj_per_bit", dram_pj_per_bit)
+    return _session(samples, _inference_step_cost(arch, batch, precision), cost_rest, full_steps, rate, bandwidth, power, dram)
 
 
 def training_to_inference_energy_ratio(training: SessionEnergy, inference: SessionEnergy) -> float:

@@ -36,6 +36,7 @@ class Requirement:
     choices: tuple[str, ...] = ()
     low: float | None = None
     high: float | None = None
+    optional: bool = False  # a param a mission may leave out (the model has a default)
 
     def check(self, value: Any) -> str | None:
         if self.choices:
@@ -101,6 +102,8 @@ class Model:
         params, controls, metrics = self.requirements(part)
         for req in params:
             if req.name not in part.params:
+                if req.optional:
+                    continue
                 problems.append(f"params.{req.name}: expected {_expect(req)} for model {self.name!r}, missing")
                 continue
             bad = req.check(part.params[req.name].value)

@@ -8,7 +8,10 @@ A run adapts the track's real model with one method and reports:
   really fine-tuned on a shifted user distribution (``engine.personalization``);
 - the track's crisis lever: Cloud Titan's adapter cache (``engine.adapter_cache``),
   Mobile Nomad's battery (``engine.energy``), Tiny Pioneer's SRAM wall
-  (``engine.memory.mcu_training_memory``).
+  (``engine.memory.mcu_training_memory``);
+- the track's North Star as a guardrail (``engine.realtime``): the real-time loop's worst case
+  with a training kernel beside it (``loop_*`` params), or a microcontroller's mean power over
+  a day with its training (``power_*`` params).
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgequest.campaign.schema import Part, Scalar
-from edgequest.engine import adapter_cache, energy, memory, personalization
+from edgequest.engine import adapter_cache, energy, memory, personalization, realtime
 from edgequest.engine.architectures import get_architecture
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
 
 METHODS = ("full", "last_k", "lora", "tinytl", "bias")
+WATERFALL_KEYS = ("weights", "gradients", "optimizer", "activations", "stored_activations", "transient", "total")
 CRISES = ("none", "adapter_cache", "battery", "sram")
 TARGET_SETS = {"q_v": ("q", "v"), "attention": ("q", "k", "v", "o"), "all": ("q", "k", "v", "o", "gate", "up", "down")}
 BASE_BYTES = {"bf16": 2, "fp8": 1}
@@ -50,9 +54,16 @@ def _frozen_bytes(controls: Mapping[str, Scalar]) -> int | None:
     return BASE_BYTES[str(controls["base_precision"])] if "base_precision" in controls else None
 
 
+def _train_precision(part: Part) -> str:
+    """A bf16 model trains in mixed precision (fp32 master copy and moments); a mission keeps
+    the states in bf16 only by saying so (``optimizer_states = "bf16"``)."""
+    states = str(part.param("optimizer_states")) if "optimizer_states" in part.params else "fp32"
+    return memory.training_precision_for(str(part.param("precision")), optimizer_states=states)
+
+
 def _waterfall(part: Part, controls: Mapping[str, Scalar], *, method: str, layers: int, optimizer: str):
     return memory.training_memory(
-        _arch(part), method=method, batch=int(controls["batch"]), precision=str(part.param("precision")),
+        _arch(part), method=method, batch=int(controls["batch"]), precision=_train_precision(part),
         optimizer=optimizer, layers=layers, rank=int(controls["rank"]), targets=_targets(part, controls),
         frozen_weight_bytes=_frozen_bytes(controls),
     )
@@ -74,12 +85,15 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
             "optimizer": mcu.optimizer_bytes / MB, "activations": mcu.activations_bytes / MB,
             "total": mcu.sram_bytes / MB,
         }
-        inference_bytes = memory.inference_memory(arch, batch=1, precision="int8")
+        inference_bytes = _lock_inference_bytes(part, arch, 1)
         trainable, total_bytes = mcu.trainable_params, mcu.sram_bytes
+        memory_mb.update(stored_activations=mcu.stored_activations_bytes / MB, transient=mcu.transient_bytes / MB)
+        peak_phase = mcu.peak_phase
     else:
         wf = _waterfall(part, controls, method=method, layers=layers, optimizer=optimizer)
         budget_bytes = float(part.param("budget_mb")) * MB
-        memory_mb = {k: wf.to_mb()[f"{k}_mb"] for k in ("weights", "gradients", "optimizer", "activations", "total")}
+        memory_mb = {k: wf.to_mb()[f"{k}_mb"] for k in WATERFALL_KEYS}
+        peak_phase = wf.peak_phase
         inference_bytes, trainable, total_bytes = wf.inference_bytes, wf.trainable_params, wf.total_bytes
         if controls.get("base_precision") == "fp8":
             # Amplification compares like with like: serving from the same 8-bit base.
@@ -99,13 +113,15 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "inference_mb": round(inference_bytes / MB, 4),
         "budget_mb": round(budget_bytes / MB, 4),
         "fits": bool(total_bytes <= budget_bytes),
+        "peak_phase": peak_phase,
         "trainable_params": int(trainable),
         # What a device sends after adapting: its trainable parameters, at training precision.
-        "update_mb": round(trainable * memory.PRECISIONS[str(part.param("precision"))].weight_bytes / MB, 6),
+        "update_mb": round(trainable * memory.PRECISIONS[_train_precision(part)].weight_bytes / MB, 6),
         "amplification": round(total_bytes / inference_bytes, 3),
         "accuracy": round(proxy.accuracy_after, 4),
         "accuracy_before": round(proxy.accuracy_before, 4),
     }
+    metrics.update(_north_star_metrics(part, controls, arch))
     if crisis == "adapter_cache":
         metrics.update(_adapter_cache_metrics(part, controls))
     elif crisis == "battery":
@@ -137,7 +153,50 @@ def _adapter_cache_metrics(part: Part, controls: Mapping[str, Scalar]) -> dict[s
         "cache_fits": bool(result.fits),
         "added_latency_ms": round(result.added_latency_ms, 4),
         "tokens_per_s": round(result.tokens_per_s, 1),
+        "base_fits_hbm": bool(result.base_fits),
     }
+
+
+LOOP_PARAMS = ("loop_ms", "loop_other_ms", "loop_tflops", "loop_gbps", "train_tflops")
+POWER_PARAMS = ("power_budget_mw", "active_mw", "sleep_mw", "classify_every_s", "train_epochs_per_day", "mcu_mflops")
+
+
+def _north_star_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[str, Any]:
+    """The loop's worst case beside training, and a microcontroller's mean power."""
+    p = part.params
+    out: dict[str, Any] = {}
+    processor = str(controls.get("processor", ""))
+    rate_name = f"{processor}_tflops" if f"{processor}_tflops" in p else "train_tflops"
+    if all(name in p for name in LOOP_PARAMS[:4]) and rate_name in p:
+        # Training runs on the chosen processor (Mobile Nomad) or the one named train_tflops.
+        bandwidth = float(part.param("loop_gbps")) * 1e9
+        train_rate = float(part.param(rate_name)) * 1e12
+        loop_s = float(part.param("loop_other_ms")) / 1e3 + realtime.forward_time_s(
+            arch, compute_flops_per_s=float(part.param("loop_tflops")) * 1e12, memory_bandwidth_bytes_per_s=bandwidth)
+        kernel_s = realtime.longest_training_kernel_s(
+            arch, batch=int(controls["batch"]), bytes_per_value=memory.PRECISIONS[_train_precision(part)].activation_bytes,
+            compute_flops_per_s=train_rate, memory_bandwidth_bytes_per_s=bandwidth)
+        loop = realtime.loop_budget(period_s=float(part.param("loop_ms")) / 1e3, loop_s=loop_s, blocking_s=kernel_s)
+        out.update(loop_worst_ms=round(loop.worst_s * 1e3, 4), loop_kernel_ms=round(kernel_s * 1e3, 4),
+                   loop_slack_ms=round(loop.slack_s * 1e3, 4))
+    if all(name in p for name in POWER_PARAMS):
+        rate = float(part.param("mcu_mflops")) * 1e6
+        active_w = float(part.param("active_mw")) / 1e3
+        infer_s = realtime.forward_time_s(arch, compute_flops_per_s=rate, memory_bandwidth_bytes_per_s=1e15)
+        training = energy.adaptation_energy(
+            arch, method=str(controls["method"]), samples=int(part.param("user_samples")),
+            epochs=int(part.param("train_epochs_per_day")), batch=int(controls["batch"]),
+            precision=_train_precision(part), optimizer=str(controls["optimizer"]), layers=int(controls["layers"]),
+            rank=int(controls["rank"]), compute_flops_per_s=rate, power_w=active_w)
+        busy = infer_s * realtime.SECONDS_PER_DAY / float(part.param("classify_every_s")) + training.time_s
+        mean = realtime.mean_power_w(active_w=active_w, sleep_w=float(part.param("sleep_mw")) / 1e3, busy_s_per_day=busy)
+        out.update(mean_power_mw=round(mean * 1e3, 5), training_s_per_day=round(training.time_s, 3))
+    return out
+
+
+def _dram_pj_per_bit(part: Part) -> float:
+    """DRAM energy per bit; missions released before DRAM was charged leave it out (0)."""
+    return float(part.param("dram_pj_per_bit")) if "dram_pj_per_bit" in part.params else 0.0
 
 
 def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[str, Any]:
@@ -145,11 +204,12 @@ def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[s
     rate = float(part.param(f"{processor}_tflops")) * 1e12
     power = float(part.param(f"{processor}_w"))
     bandwidth = float(part.param("memory_gbps")) * 1e9
-    common = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth)
+    common = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth,
+                  dram_pj_per_bit=_dram_pj_per_bit(part))
     samples = int(part.param("samples_per_session"))
     session = energy.adaptation_energy(
         arch, method=str(controls["method"]), samples=samples, epochs=int(part.param("epochs_per_session")),
-        batch=int(controls["batch"]), precision=str(part.param("precision")), optimizer=str(controls["optimizer"]),
+        batch=int(controls["batch"]), precision=_train_precision(part), optimizer=str(controls["optimizer"]),
         layers=int(controls["layers"]), rank=int(controls["rank"]), **common,
     )
     serving = energy.inference_energy(arch, samples=samples, precision=str(part.param("precision")), **common)
@@ -159,6 +219,7 @@ def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[s
         "battery_pct_per_day": round(pct, 4),
         "session_wh": round(session.energy_wh, 5),
         "session_s": round(session.time_s, 3),
+        "session_dram_wh": round(session.dram_energy_j / energy.JOULES_PER_WH, 5),
         "drain_ratio": round(energy.training_to_inference_energy_ratio(session, serving), 3),
     }
 
@@ -166,22 +227,37 @@ def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[s
 # ----------------------------------------------------------------------------- the Lock
 
 
+def _lock_inference_bytes(part: Part, arch, batch: int) -> int:
+    """The inference figure the Lock quotes: the same one the workbench shows beside it (on
+    a microcontroller, int8 weights executed from flash plus the activations in SRAM)."""
+    precision = "int8" if part.param("crisis") == "sram" else str(part.param("precision"))
+    return memory.inference_memory(arch, batch=batch, precision=precision)
+
+
 def lock_context(part: Part) -> dict[str, Any]:
     arch = _arch(part)
     batch = int(part.param("lock_batch"))
     return {
-        "inference_mb": round(memory.inference_memory(arch, batch=batch, precision=str(part.param("precision"))) / MB, 1),
+        "inference_mb": round(_lock_inference_bytes(part, arch, batch) / MB, 3 if part.param("crisis") == "sram" else 1),
         "k": int(part.param("lock_layers")),
         "batch": batch,
     }
 
 
 def truth_min_ram_last_k(part: Part, rng: np.random.Generator) -> float:
-    """Minimum RAM (MB) to fine-tune the last k blocks with Adam at the Lock's batch."""
+    """Minimum RAM (MB) to fine-tune the last k blocks with Adam at the Lock's batch.
+
+    On a microcontroller RAM means SRAM: the frozen weights stay in flash and are not counted.
+    """
     arch = _arch(part)
+    if part.param("crisis") == "sram":
+        mcu = memory.mcu_training_memory(arch, method="last_k", layers=int(part.param("lock_layers")),
+                                         batch=int(part.param("lock_batch")), optimizer="adam",
+                                         precision=str(part.param("precision")))
+        return round(mcu.sram_bytes / MB, 4)
     total = memory.min_ram_to_finetune_last_k(
         arch, k=int(part.param("lock_layers")), batch=int(part.param("lock_batch")),
-        precision=str(part.param("precision")), optimizer="adam",
+        precision=_train_precision(part), optimizer="adam",
     )
     return round(total / MB, 2)
 
@@ -189,19 +265,39 @@ def truth_min_ram_last_k(part: Part, rng: np.random.Generator) -> float:
 # ----------------------------------------------------------------------------- Math Peek
 
 
+def _bytes_per_param(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any]) -> str:
+    """'(W_t + G + O) / trainable = N B/param; ' for the trainable parameters' own bytes."""
+    trainable = int(metrics.get("trainable_params", 0) or 0)
+    if trainable <= 0 or part.param("crisis") == "sram":
+        return ""
+    spec = memory.PRECISIONS[_train_precision(part)]
+    states = memory.OPTIMIZER_STATES.get(str(controls.get("optimizer", "adam")), 0)
+    per = spec.weight_bytes + spec.grad_bytes + spec.master_bytes + states * spec.state_bytes
+    return (f"per trainable param {spec.weight_bytes} + {spec.grad_bytes} + "
+            f"{spec.master_bytes + states * spec.state_bytes} = {per} B ({_train_precision(part)});  ")
+
+
 def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any]) -> list[Peek]:
     m = metrics.get("memory_mb", {})
     panels = [
         Peek(
             title="Training memory",
-            formula="M_train = W + G + O + A;  amplification = M_train / M_inference",
+            formula="M_train = W + G + O + A;  A = max(stored for backward, stored so far + transient);  "
+            "Memory Amplification Factor (MAF) = M_train / M_inference",
             substituted=(
                 f"{m.get('weights', 0):.1f} + {m.get('gradients', 0):.1f} + {m.get('optimizer', 0):.1f} + "
                 f"{m.get('activations', 0):.1f} = {m.get('total', 0):.1f} MB;  "
-                f"{m.get('total', 0):.1f} / {metrics.get('inference_mb', 0):.1f} = {metrics.get('amplification', 0):.1f}x"
+                f"{_bytes_per_param(part, controls, metrics)}"
+                f"A: stored {m.get('stored_activations', 0):.1f} MB, transient {m.get('transient', 0):.1f} MB, "
+                f"peak in the {metrics.get('peak_phase', 'backward')} phase;  "
+                f"MAF = {m.get('total', 0):.1f} / {metrics.get('inference_mb', 0):.1f} = {metrics.get('amplification', 0):.1f}x"
             ),
-            source="Book, Edge Intelligence (4-12x); ZeRO, SC 2020 (16 B/param for mixed-precision Adam); "
-            "TinyTL, NeurIPS 2020 (bias gradients need no stored inputs; ReLU keeps a 1-bit mask)",
+            source="Book, Edge Intelligence (MAF 4-12x); ZeRO, SC 2020 (mixed-precision Adam: 2 + 2 + 12 = 16 B/param); "
+            "activations by TinyTL's accounting (NeurIPS 2020: bias gradients need no stored inputs, ReLU keeps a "
+            "1-bit mask). PyTorch eager keeps more: MobileNetV2 full fine-tuning saves 626 MB at batch 8 (this "
+            "accounting: about 432 MB); ResNet-50 688 / 1,375 MB at batch 8 / 16, within 5% of this one. "
+            "Llama attention as FlashAttention stores it (Q, K, V and the log-sum-exp, no s x s softmax): "
+            "11.4 GB per 512-token sequence here; PyTorch keeps 13.9 GB (fp32 norm upcasts), 22.4 GB with the softmax",
         ),
         Peek(
             title="Personalization accuracy",
@@ -222,26 +318,54 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
                 f"adapter {metrics['adapter_mb']:.1f} MB;  HBM {c['hbm_hit_rate']:.1%}, host {c['host_hit_rate']:.1%}, "
                 f"NVMe {c['miss_rate']:.1%};  +{metrics['added_latency_ms']:.2f} ms/request, "
                 f"{metrics['tokens_per_s']:.0f} tokens/s"
+                + ("" if metrics.get("base_fits_hbm", True) else
+                   ";  the base weights and KV reserve do not fit 80 GiB of HBM, so nothing is served")
             ),
             source="Che, Tung, Wang 2002; Fricker, Robert, Roberts 2012; S-LoRA (MLSys 2024)",
         ))
     if "battery_pct_per_day" in metrics:
         panels.append(Peek(
             title="Battery",
-            formula="E = max(FLOPs / rate, bytes / bandwidth) x P;  % per day = 100 x E x sessions / battery",
+            formula="E = max(FLOPs / rate, bytes / bandwidth) x P + bytes x 8 x pJ/bit;  "
+            "% per day = 100 x E x sessions / battery",
             substituted=(
+                f"E = {metrics['session_wh']:.3f} Wh, of which DRAM traffic {metrics['session_dram_wh']:.3f} Wh "
+                f"at {_dram_pj_per_bit(part)} pJ/bit;  "
                 f"{metrics['session_wh']:.3f} Wh x {part.param('sessions_per_day')} / {part.param('battery_wh')} Wh "
                 f"= {metrics['battery_pct_per_day']:.2f}% per day;  training drains {metrics['drain_ratio']:.1f}x "
                 "inference per sample"
             ),
-            source="Book: 4.5 W x 30 min = 15% of 15 Wh; policy < 5% per day",
+            source="Book: 4.5 W x 30 min = 15% of 15 Wh; policy < 5% per day; DRAM energy per bit: "
+            "O'Connor et al., MICRO 2017",
+        ))
+    if "loop_worst_ms" in metrics:
+        panels.append(Peek(
+            title="North Star: the real-time loop",
+            formula="worst = loop work + longest training kernel (a launched kernel runs to completion) <= period",
+            substituted=(
+                f"{metrics['loop_worst_ms'] - metrics['loop_kernel_ms']:.2f} + {metrics['loop_kernel_ms']:.2f} = "
+                f"{metrics['loop_worst_ms']:.2f} ms of {part.param('loop_ms')} ms;  slack {metrics['loop_slack_ms']:.2f} ms "
+                f"(the kernel grows with the batch, whatever trains)"
+            ),
+            source="Roofline (Williams et al., CACM 2009) per layer; non-preemptive kernels as the safety bound",
+        ))
+    if "mean_power_mw" in metrics:
+        panels.append(Peek(
+            title="North Star: power",
+            formula="P_mean = P_sleep + (P_active - P_sleep) x (inference + training seconds a day) / 86,400 s",
+            substituted=(
+                f"{metrics['mean_power_mw']:.3f} mW of {part.param('power_budget_mw')} mW;  training "
+                f"{metrics['training_s_per_day']:.0f} s a day at {part.param('active_mw')} mW"
+            ),
+            source="nRF52840 product specification (sleep current); mlsysim device registry (active power, rate)",
         ))
     if "sram_kb" in metrics:
         panels.append(Peek(
             title="SRAM wall",
             formula="SRAM = trainable copies + gradients + optimizer state + activations;  frozen weights in flash",
-            substituted=f"{metrics['sram_kb']:.1f} KiB of {metrics['sram_budget_kb']:.0f} KiB SRAM; "
-            f"flash {metrics['flash_kb']:.1f} KiB",
+            substituted=f"{metrics['sram_kb']:.1f} KiB of {metrics['sram_budget_kb']:.0f} KiB SRAM (RAM); "
+            f"flash {metrics['flash_kb']:.1f} KiB of {metrics['flash_budget_kb']:.0f} KiB (int8 model image, "
+            f"frozen weights run from it);  inference {metrics['inference_mb'] * 1000:.1f} kB, as the Lock quotes it",
             source="MCUNetV3 (Lin et al., NeurIPS 2022); nRF52840 datasheet (256 KiB SRAM, 1 MiB flash)",
         ))
     return panels
@@ -260,6 +384,8 @@ MODEL = register(Model(
         Requirement("crisis", "text", choices=CRISES),
         Requirement("lock_layers", low=1),
         Requirement("lock_batch", low=1),
+        Requirement("optimizer_states", "text", choices=("fp32", "bf16"), optional=True),
+        *(Requirement(name, low=0, optional=True) for name in LOOP_PARAMS + POWER_PARAMS),
     ),
     controls=(
         Requirement("method", choices=METHODS),
@@ -270,8 +396,10 @@ MODEL = register(Model(
     ),
     metrics=frozenset({
         "memory_mb.weights", "memory_mb.gradients", "memory_mb.optimizer", "memory_mb.activations",
-        "memory_mb.total", "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
-        "accuracy", "accuracy_before",
+        "memory_mb.total", "memory_mb.stored_activations", "memory_mb.transient", "peak_phase",
+        "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
+        "accuracy", "accuracy_before", "loop_worst_ms", "loop_kernel_ms", "loop_slack_ms", "mean_power_mw",
+        "training_s_per_day",
     }),
     truths={"min_ram_last_k": truth_min_ram_last_k},
     variants={
@@ -283,15 +411,15 @@ MODEL = register(Model(
              Requirement("hbm_cache_gb", low=0), Requirement("host_cache_gb", low=0),
              Requirement("policy", choices=("lru", "lfu"))),
             frozenset({"cache.hbm_hit_rate", "cache.host_hit_rate", "cache.miss_rate", "adapter_mb", "cache_fits",
-                       "added_latency_ms", "tokens_per_s"}),
+                       "added_latency_ms", "tokens_per_s", "base_fits_hbm"}),
         ),
         ("crisis", "battery"): (
             (Requirement("budget_mb", low=0), Requirement("battery_wh", low=0.001), Requirement("sessions_per_day", low=0),
              Requirement("samples_per_session", low=1), Requirement("epochs_per_session", low=1),
-             Requirement("memory_gbps", low=0.001),
+             Requirement("memory_gbps", low=0.001), Requirement("dram_pj_per_bit", low=0, high=1000, optional=True),
              *(Requirement(f"{p}_{unit}", low=1e-6) for p in ("cpu", "gpu", "npu") for unit in ("tflops", "w"))),
             (Requirement("processor", choices=("cpu", "gpu", "npu")),),
-            frozenset({"battery_pct_per_day", "session_wh", "session_s", "drain_ratio"}),
+            frozenset({"battery_pct_per_day", "session_wh", "session_s", "session_dram_wh", "drain_ratio"}),
         ),
         ("crisis", "sram"): (
             (Requirement("sram_kb", low=1), Requirement("flash_kb", low=1)),

@@ -140,9 +140,13 @@ def _memory_caption(part: Part, runs: Sequence[RunView]) -> str:
     fits = m.get("fits")
     if isinstance(fits, bool):
         bits.append("✓ FITS" if fits else "✗ DOES NOT FIT")
+    stored, transient = _num(m, "memory_mb", "stored_activations"), _num(m, "memory_mb", "transient")
+    if stored is not None and transient is not None:
+        phase = "fwd" if m.get("peak_phase") == "forward" else "bwd"
+        bits.append(f"activ {phase} peak: {fmt.memory(stored, scale)} stored + {fmt.memory(transient, scale)} transient")
     amp = _num(m, "amplification")
     if amp is not None:
-        bits.append(f"training/inference ×{amp:.1f}")
+        bits.append(f"MAF ×{amp:.1f}")
     acc = _num(m, "accuracy")
     if acc is not None:
         before = _num(m, "accuracy_before")

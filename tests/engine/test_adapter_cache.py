@@ -297,6 +297,9 @@ def test_bf16_weights_do_not_fit_on_one_h100():
     r = adapter_cache(base_precision="bf16")
     assert r.base_weight_bytes > 80 * 2**30
     assert not r.fits and r.hbm_cache_bytes == 0 and r.hbm_items == 0
+    # 70.55e9 parameters x 2 bytes = 141 GB against 80 GiB = 85.9 GB: nothing can be served.
+    assert 70_553_706_496 * 2 > 80 * 2**30
+    assert not r.base_fits and r.tokens_per_s == 0 and r.tokens_per_s_no_swaps == 0
 
 
 # --------------------------------------------------------------------------- validation
