@@ -76,8 +76,13 @@ def test_the_command_grades_one_golden_save_for_gradescope(tmp_path):
     assert done.returncode == 0 and done.stderr == ""
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["score"] == round(EXPECTED[name]["total"], 2)
-    assert [t["max_score"] for t in results["tests"]] == [33.33, 33.33, 33.34]  # exactly 100 in all
-    assert [t["status"] for t in results["tests"]] == ["passed", "passed", "passed"]
+    scored = [t for t in results["tests"] if t["max_score"] > 0]
+    assert [t["max_score"] for t in scored] == [33.33, 33.33, 33.34]  # exactly 100 in all
+    assert [t["status"] for t in scored] == ["passed", "passed", "passed"]
+    # A save recorded by a script moves faster than a person can: forensics says so, to
+    # instructors only, and it is worth nothing.
+    (flags,) = [t for t in results["tests"] if t["max_score"] == 0]
+    assert flags["visibility"] == "hidden" and "timing" in flags["output"]
     assert "| run | controls |" in results["tests"][0]["output"]
 
 
