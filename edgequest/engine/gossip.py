@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 
 from edgequest.engine.federated_data import FederatedDataset, check_generator, check_int, check_number
-from edgequest.engine.fedavg import MODEL_DTYPE, column_blocks, local_sgd, with_bias
+from edgequest.engine.softmax_model import MODEL_DTYPE, column_blocks, local_sgd, with_bias
 
 __all__ = ["GossipResult", "MODES", "mesh_graph", "random_matching", "run_gossip", "radio_cost"]
 
