@@ -15,8 +15,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgequest.campaign.schema import Part, Scalar
-from edgequest.engine import fedavg, gossip
+from edgequest.engine import compression, fedavg, gossip
 from edgequest.engine.federated_data import FederatedDataset, city_fleet, synthetic_fleet
+from edgequest.engine.softmax_model import MODEL_BYTES_PER_PARAMETER
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
 
@@ -24,16 +25,23 @@ DATA_KINDS = ("cities", "synthetic", "iid")
 
 
 @lru_cache(maxsize=32)
-def _world(kind: str, alpha: float, beta: float, cities: int, rare_prior: float, cohort: int, seed: int) -> FederatedDataset:
+def _world(kind: str, alpha: float, beta: float, cities: int, rare_prior: float, cohort: int, seed: int,
+           feature_skew: float = 0.0, concept_skew: float = 0.0) -> FederatedDataset:
     """The track's federated data: a pure function of the mission's numbers (memoised)."""
     rng = np.random.default_rng(seed)
     if kind == "cities":
-        return city_fleet(alpha=alpha, n_cities=cities, rare_prior=rare_prior, n_clients=cohort, rng=rng)
+        return city_fleet(alpha=alpha, n_cities=cities, rare_prior=rare_prior, n_clients=cohort,
+                          feature_skew=feature_skew, concept_skew=concept_skew, rng=rng)
     return synthetic_fleet(alpha=alpha, beta=beta, iid=kind == "iid", n_clients=cohort, rng=rng)
 
 
+def skew(part: Part, controls: Mapping[str, Scalar]) -> float:
+    """The Dirichlet alpha of a run: the player's skew control, else the fleet's own."""
+    return float(controls["alpha"]) if "alpha" in controls else float(part.param("heterogeneity"))
+
+
 def world(part: Part, *, alpha: float | None = None) -> FederatedDataset:
-    """The cohort's data for a part; ``alpha`` overrides the heterogeneity (the Lock's extreme)."""
+    """The cohort's data for a part; ``alpha`` overrides the heterogeneity (skew control, the Lock)."""
     p = part.params
     kind = str(p["data"].value)
     return _world(
@@ -44,32 +52,41 @@ def world(part: Part, *, alpha: float | None = None) -> FederatedDataset:
         float(p["rare_prior"].value) if "rare_prior" in p else 0.0,
         int(p["cohort_size"].value),
         int(p["world_seed"].value),
+        float(p["feature_skew"].value) if "feature_skew" in p else 0.0,
+        float(p["concept_skew"].value) if "concept_skew" in p else 0.0,
     )
 
 
 def run_rounds(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, **dp: Any) -> fedavg.FedAvgResult:
     """FedAvg with the part's data and controls (``dp``: clip_norm, noise_multiplier, aggregation)."""
     return fedavg.run_fedavg(
-        world(part),
+        world(part, alpha=skew(part, controls)),
         rounds=int(controls["rounds"]), clients=int(controls["clients"]),
         local_epochs=int(controls["local_epochs"]), reliability=float(controls.get("reliability", 1.0)),
         selection=str(controls.get("selection", "random")), lr=float(part.param("lr")),
-        batch_size=int(part.param("batch_size")), rng=rng, **dp,
+        batch_size=int(part.param("batch_size")), update_format=str(controls.get("update_format", "fp32")),
+        rng=rng, **dp,
     )
 
 
-def payload(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None) -> tuple[float, str]:
-    """MB one device sends per sync, and where the figure comes from.
+def payload(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None,
+            update_format: str = "fp32") -> tuple[float, str]:
+    """MB one device sends per sync in ``update_format``, and where the size comes from.
 
-    When part 1's design is committed, a device sends what that design trains (a LoRA
-    adapter is far smaller than the whole model); otherwise the mission's figure, the
-    track's model or adapter, stands in. The learning itself is simulated on the same proxy
-    model either way: only the bytes follow the design.
+    When part 1's design is committed, its trainable parameters set the update's size (a
+    LoRA adapter is far smaller than the whole model); otherwise the mission's figure (MB
+    of the track's model or adapter at 32 bits a parameter) stands in. The format sets the
+    bits per parameter. The learning itself is simulated on the same proxy model either
+    way: only the bytes follow the design.
     """
     first = (earlier or {}).get(1, {})
-    if isinstance(first.get("update_mb"), (int, float)) and first["update_mb"] > 0:
-        return float(first["update_mb"]), "part 1 design"
-    return float(part.param("payload_mb")), "mission figure"
+    if isinstance(first.get("trainable_params"), (int, float)) and first["trainable_params"] > 0:
+        parameters, where = float(first["trainable_params"]), "part 1 design"
+    elif isinstance(first.get("update_mb"), (int, float)) and first["update_mb"] > 0:
+        parameters, where = float(first["update_mb"]) * 1e6 / MODEL_BYTES_PER_PARAMETER, "part 1 design"
+    else:
+        parameters, where = float(part.param("payload_mb")) * 1e6 / MODEL_BYTES_PER_PARAMETER, "mission figure"
+    return compression.payload_bytes(parameters, update_format) / 1e6, where
 
 
 def traffic(part: Part, result: fedavg.FedAvgResult, payload_mb: float) -> fedavg.FleetTraffic:
@@ -83,14 +100,15 @@ def traffic(part: Part, result: fedavg.FedAvgResult, payload_mb: float) -> fedav
 
 def curve(result: fedavg.FedAvgResult, cost: fedavg.FleetTraffic) -> list[dict[str, float]]:
     return [
-        {"round": i + 1, "gb": round(float(gb), 4), "accuracy": round(float(acc), 4)}
-        for i, (gb, acc) in enumerate(zip(cost.cumulative_gb, result.accuracy))
+        {"round": i + 1, "gb": round(float(gb), 4), "accuracy": round(float(acc), 4), "loss": round(float(nats), 4)}
+        for i, (gb, acc, nats) in enumerate(zip(cost.cumulative_gb, result.accuracy, result.loss))
     ]
 
 
 def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, *,
              earlier: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    payload_mb, payload_source = payload(part, earlier)
+    update_format = str(controls.get("update_format", "fp32"))
+    payload_mb, payload_source = payload(part, earlier, update_format)
     if str(part.param("protocol")) == "gossip":
         return _simulate_gossip(part, controls, rng, payload_mb, payload_source)
     result = run_rounds(part, controls, rng)
@@ -101,6 +119,11 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "accuracy": round(result.final_accuracy, 4),
         "target_accuracy": target,
         "reliability": float(controls["reliability"]),
+        "alpha": skew(part, controls),
+        "update_format": update_format,
+        "loss": round(float(result.loss[-1]), 4),
+        "uploads_delivered_share": round(float(result.uploads_succeeded.sum() / max(1, result.uploads_attempted.sum())), 4),
+        "mb_per_epoch": round(2 * payload_mb / int(controls["local_epochs"]), 6),
         "payload_mb": round(payload_mb, 6),
         "payload_source": payload_source,
         "rounds_to_target": fedavg.rounds_to_target(result.accuracy, target),
@@ -242,14 +265,16 @@ MODEL = register(Model(
     metrics=frozenset({"accuracy", "target_accuracy", "rounds_to_target", "gb_transferred", "payload_mb"}),
     truths={"rounds_always_help": truth_rounds_always_help},
     variants={
-        ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5)), (),
+        ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5),
+                              Requirement("feature_skew", low=0, high=10), Requirement("concept_skew", low=0, high=100)), (),
                              frozenset({"rare_recall"})),
         ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
         ("protocol", "fedavg"): (
             (Requirement("data_cap_gb", low=0), Requirement("energy_mj_per_mb", low=0)),
             (Requirement("clients", low=1, high=50), Requirement("local_epochs", low=1, high=20),
-             Requirement("reliability", low=0.05, high=1), Requirement("selection", choices=("random", "reliable", "overselect"))),
-            frozenset({"reliability", "data_cap_gb", "within_cap", "wasted_gb", "wasted_energy_share", "energy_kj", "uploads_failed",
+             Requirement("reliability", low=0.05, high=1), Requirement("selection", choices=("random", "reliable", "overselect")),
+             Requirement("alpha", low=0.001, high=1e6), Requirement("update_format", choices=compression.UPDATE_FORMATS)),
+            frozenset({"reliability", "alpha", "update_format", "loss", "uploads_delivered_share", "mb_per_epoch", "data_cap_gb", "within_cap", "wasted_gb", "wasted_energy_share", "energy_kj", "uploads_failed",
                        "client_epochs"}),
         ),
         ("protocol", "gossip"): (
