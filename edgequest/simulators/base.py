@@ -36,6 +36,7 @@ class Requirement:
     choices: tuple[str, ...] = ()
     low: float | None = None
     high: float | None = None
+    optional: bool = False  # may be absent (missions released before it existed still load)
 
     def check(self, value: Any) -> str | None:
         if self.choices:
@@ -101,6 +102,8 @@ class Model:
         params, controls, metrics = self.requirements(part)
         for req in params:
             if req.name not in part.params:
+                if req.optional:
+                    continue
                 problems.append(f"params.{req.name}: expected {_expect(req)} for model {self.name!r}, missing")
                 continue
             bad = req.check(part.params[req.name].value)
@@ -118,6 +121,8 @@ class Model:
         for req in controls:
             control = by_name.get(req.name)
             if control is None:
+                if req.optional:
+                    continue
                 problems.append(f"controls: expected a control named {req.name!r} for model {self.name!r}, missing")
                 continue
             if req.choices:

@@ -70,16 +70,21 @@ def run_rounds(part: Part, controls: Mapping[str, Scalar], rng: np.random.Genera
 
 
 def payload(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None,
-            update_format: str = "fp32") -> tuple[float, str]:
+            update_format: str | None = None) -> tuple[float, str]:
     """MB one device sends per sync in ``update_format``, and where the size comes from.
 
     When part 1's design is committed, its trainable parameters set the update's size (a
     LoRA adapter is far smaller than the whole model); otherwise the mission's figure (MB
     of the track's model or adapter at 32 bits a parameter) stands in. The format sets the
-    bits per parameter. The learning itself is simulated on the same proxy model either
-    way: only the bytes follow the design.
+    bits per parameter; without one (part 3, missions without the control) a device sends
+    part 1's update as that design stores it, or the mission's figure. The learning itself
+    is simulated on the same proxy model either way: only the bytes follow the design.
     """
     first = (earlier or {}).get(1, {})
+    if update_format is None:
+        if isinstance(first.get("update_mb"), (int, float)) and first["update_mb"] > 0:
+            return float(first["update_mb"]), "part 1 design"
+        return float(part.param("payload_mb")), "mission figure"
     if isinstance(first.get("trainable_params"), (int, float)) and first["trainable_params"] > 0:
         parameters, where = float(first["trainable_params"]), "part 1 design"
     elif isinstance(first.get("update_mb"), (int, float)) and first["update_mb"] > 0:
@@ -107,7 +112,7 @@ def curve(result: fedavg.FedAvgResult, cost: fedavg.FleetTraffic) -> list[dict[s
 
 def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, *,
              earlier: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    update_format = str(controls.get("update_format", "fp32"))
+    update_format = str(controls["update_format"]) if "update_format" in controls else None
     payload_mb, payload_source = payload(part, earlier, update_format)
     if str(part.param("protocol")) == "gossip":
         return _simulate_gossip(part, controls, rng, payload_mb, payload_source)
@@ -120,7 +125,7 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "target_accuracy": target,
         "reliability": float(controls["reliability"]),
         "alpha": skew(part, controls),
-        "update_format": update_format,
+        "update_format": update_format or "as stored",
         "loss": round(float(result.loss[-1]), 4),
         "uploads_delivered_share": round(float(result.uploads_succeeded.sum() / max(1, result.uploads_attempted.sum())), 4),
         "mb_per_epoch": round(2 * payload_mb / int(controls["local_epochs"]), 6),
@@ -266,14 +271,16 @@ MODEL = register(Model(
     truths={"rounds_always_help": truth_rounds_always_help},
     variants={
         ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5),
-                              Requirement("feature_skew", low=0, high=10), Requirement("concept_skew", low=0, high=100)), (),
+                              Requirement("feature_skew", low=0, high=10, optional=True),
+                              Requirement("concept_skew", low=0, high=100, optional=True)), (),
                              frozenset({"rare_recall"})),
         ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
         ("protocol", "fedavg"): (
             (Requirement("data_cap_gb", low=0), Requirement("energy_mj_per_mb", low=0)),
             (Requirement("clients", low=1, high=50), Requirement("local_epochs", low=1, high=20),
              Requirement("reliability", low=0.05, high=1), Requirement("selection", choices=("random", "reliable", "overselect")),
-             Requirement("alpha", low=0.001, high=1e6), Requirement("update_format", choices=compression.UPDATE_FORMATS)),
+             Requirement("alpha", low=0.001, high=1e6, optional=True),
+             Requirement("update_format", choices=compression.UPDATE_FORMATS, optional=True)),
             frozenset({"reliability", "alpha", "update_format", "loss", "uploads_delivered_share", "mb_per_epoch", "data_cap_gb", "within_cap", "wasted_gb", "wasted_energy_share", "energy_kj", "uploads_failed",
                        "client_epochs"}),
         ),

@@ -1,0 +1,121 @@
+"""Part 2's non-IID lesson, by experiment: client drift, the skew control, compression, links.
+
+The truths are computed by the engine on the tracks' own fleets (several seeds each);
+byte counts and delivered shares are checked against formulas written here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgequest.campaign import load_campaign
+from edgequest.engine import compression, fedavg
+from edgequest.engine.federated_data import skew_weight
+from edgequest.game.play import resolve_controls, simulate_design
+from edgequest.simulators import fleet
+
+SEEDS = (0, 1, 2)
+CAMPAIGN = load_campaign()
+
+
+def _part(track: str):
+    return CAMPAIGN[track].part(2)
+
+
+def _run(part, alpha: float, epochs: int, seed: int, **more) -> fedavg.FedAvgResult:
+    settings = dict(rounds=100, clients=20, local_epochs=epochs, reliability=1.0,
+                    lr=float(part.param("lr")), batch_size=int(part.param("batch_size")))
+    settings.update(more)
+    return fedavg.run_fedavg(fleet.world(part, alpha=alpha), rng=np.random.default_rng(seed), **settings)
+
+
+@pytest.mark.parametrize("track", ["edge-guardian", "mobile-nomad"])
+def test_many_local_epochs_fall_behind_a_few_under_extreme_skew(track):
+    part = _part(track)
+    few = np.mean([_run(part, 0.05, 2, s).final_accuracy for s in SEEDS])
+    many = np.mean([_run(part, 0.05, 10, s).final_accuracy for s in SEEDS])
+    assert many < few
+
+
+@pytest.mark.parametrize("track", ["edge-guardian", "mobile-nomad", "cloud-titan"])
+def test_near_iid_data_reward_local_work_and_reach_the_target_sooner(track):
+    part = _part(track)
+    target = float(part.param("target_accuracy"))
+    for seed in SEEDS:
+        iid = fedavg.rounds_to_target(_run(part, 100.0, 5, seed).accuracy, target)
+        skewed = fedavg.rounds_to_target(_run(part, 0.05, 5, seed).accuracy, target)
+        assert iid is not None
+        assert skewed is None or iid < skewed
+    one = np.mean([_run(part, 100.0, 1, s).final_accuracy for s in SEEDS])
+    ten = np.mean([_run(part, 100.0, 10, s).final_accuracy for s in SEEDS])
+    assert ten > one
+
+
+def test_feature_skew_follows_the_label_skew():
+    assert skew_weight(0.0) == 1.0
+    assert skew_weight(3.0) == pytest.approx(0.5)
+    assert skew_weight(99.0) == pytest.approx(0.1)
+    assert skew_weight(float("inf")) == 0.0
+
+
+@pytest.mark.parametrize("track", ["edge-guardian", "mobile-nomad", "cloud-titan"])
+def test_int8_sends_a_quarter_of_fp32_bytes(track):
+    part = _part(track)
+    gb = {}
+    for fmt in ("fp32", "int8"):
+        controls = resolve_controls(part, dict(rounds=40, clients=10, local_epochs=2, update_format=fmt))
+        gb[fmt] = simulate_design(part, controls, 0).metrics["gb_transferred"]
+    assert gb["int8"] / gb["fp32"] == pytest.approx(0.25, rel=0.10)
+
+
+def test_bits_per_parameter_of_each_format():
+    expected = {"fp32": 32, "fp16": 16, "int8": 8, "int4": 4, "topk10": 0.1 * (32 + 32)}
+    for fmt, bits in expected.items():
+        assert compression.bits_per_parameter(fmt) == pytest.approx(bits)
+        assert compression.payload_bytes(1_000_000, fmt) == pytest.approx(bits * 1_000_000 / 8)
+    with pytest.raises(ValueError, match="update_format must be one of"):
+        compression.bits_per_parameter("int2")
+
+
+def test_quantisers_are_real_and_top_k_keeps_what_it_drops():
+    rng = np.random.default_rng(0)
+    update = rng.standard_normal((10, 31)).astype(np.float32)
+    half = compression.Compressor("fp16").compress(update)
+    assert np.array_equal(half, update.astype(np.float16).astype(np.float32))
+    for fmt, levels in (("int8", 127), ("int4", 7)):
+        out = compression.Compressor(fmt).compress(update)
+        scale = np.abs(update).max(axis=1, keepdims=True) / levels
+        assert np.all(np.abs(out - update) <= scale / 2 + 1e-6)
+        assert np.all(np.abs(np.rint(out / scale) * scale - out) < 1e-5)
+        assert len(np.unique(np.rint(out / scale))) <= 2 * levels + 1
+    top = compression.Compressor("topk10")
+    sent_total = np.zeros_like(update)
+    updates = [rng.standard_normal((10, 31)).astype(np.float32) for _ in range(5)]
+    for u in updates:
+        sent = top.compress(u)
+        assert np.count_nonzero(sent) == 31  # 10% of 310
+        sent_total += sent
+    # Error feedback: what was sent plus what is still held is everything that was given.
+    assert np.allclose(sent_total + top._residual, np.sum(updates, axis=0), atol=1e-5)
+
+
+def test_compression_costs_accuracy_only_through_the_update():
+    part = _part("mobile-nomad")
+    fp32 = _run(part, 0.5, 2, 0, rounds=30)
+    assert np.array_equal(fp32.accuracy, _run(part, 0.5, 2, 0, rounds=30, update_format="fp32").accuracy)
+    int4 = _run(part, 0.5, 2, 0, rounds=30, update_format="int4")
+    assert not np.array_equal(fp32.accuracy, int4.accuracy)
+    assert abs(int4.final_accuracy - fp32.final_accuracy) < 0.05
+
+
+@pytest.mark.parametrize("control", [0.3, 0.75, 0.9])
+def test_the_share_of_uploads_delivered_matches_the_reliability_control(control):
+    part = _part("edge-guardian")
+    delivered = attempted = 0
+    for seed in SEEDS:
+        r = _run(part, 0.5, 1, seed, clients=50, reliability=control)
+        delivered += int(r.uploads_succeeded.sum())
+        attempted += int(r.uploads_attempted.sum())
+    # 15,000 uploads: three binomial standard deviations are under 1.2 points.
+    assert delivered / attempted == pytest.approx(control, abs=0.012)
