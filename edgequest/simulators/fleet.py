@@ -237,11 +237,24 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
             title="Rounds under non-IID data",
             formula="IID: R = sigma^2 / (C E eps^2);  non-IID: R = max((1 + beta)^2 / (C E eps^2), beta^2 E^2 / eps)",
             substituted=(
-                f"E = {controls.get('local_epochs')}: more local work helps IID data but the beta^2 E^2 term "
-                f"grows with E; target {metrics.get('target_accuracy', 0):.0%} reached at round "
-                f"{metrics.get('rounds_to_target') or 'never'}"
+                f"alpha = {metrics.get('alpha', 0):g}, E = {controls.get('local_epochs')}: more local work helps "
+                f"near-IID data, but the beta^2 E^2 term (client drift) grows with E as alpha falls; target "
+                f"{metrics.get('target_accuracy', 0):.0%} reached at round {metrics.get('rounds_to_target') or 'never'}, "
+                f"final training loss {metrics.get('loss', 0):.3f} nats"
             ),
-            source="Book, Edge Intelligence (rounds formula); McMahan et al. 2017",
+            source="Book, Edge Intelligence (rounds formula); McMahan et al. 2017; Karimireddy et al. (SCAFFOLD), "
+            "ICML 2020; Li et al. (FedProx), MLSys 2020",
+        ),
+        Peek(
+            title="Communication-to-compute ratio",
+            formula="MB synced per device per round / local epochs = 2 x payload(format) / E",
+            substituted=(
+                f"2 x {metrics.get('payload_mb', 0):.3g} MB ({metrics.get('update_format', 'fp32')}) / "
+                f"{controls.get('local_epochs')} epochs = {metrics.get('mb_per_epoch', 0):.3g} MB per epoch of "
+                "local training: raising E or shrinking the format lowers it, until drift or quantisation costs accuracy"
+            ),
+            source="McMahan et al., AISTATS 2017 (local computation per round); Stich et al., NeurIPS 2018 "
+            "(top-k with error feedback)",
         ),
     ]
 

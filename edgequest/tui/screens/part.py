@@ -172,6 +172,10 @@ part's score so far are shown; the reflection earns the rest.
                 text.append(f"  {fmt.verdict(result.passed)} ", style="bold green" if result.passed else "bold red")
                 text.append(f"{result.check.label}: {fmt.number(result.value, result.check.unit)} "
                             f"{threshold_text(result.check)}\n")
+            ratio = committed.metrics.get("mb_per_epoch")
+            if isinstance(ratio, (int, float)):
+                text.append(f"  Communication-to-compute ratio: {ratio:.3g} MB synced per local epoch "
+                            f"({committed.metrics.get('update_format', 'fp32')})\n")
             text.append("\n")
         text.append("Score so far\n", style="bold underline")
         text.append(f"  Lock {score.lock:.0%} · SPEC {score.spec:.0%} · thrift {score.runs:.0%} · "
