@@ -249,7 +249,7 @@ def _sram_caption(part: Part, runs: Sequence[RunView]) -> str:
 
 # ------------------------------------------------------------------ parts 2 and 3: curves
 
-def _curve(m: Metrics, x_key: str) -> tuple[list[float], list[float]]:
+def _curve(m: Metrics, x_key: str, y_key: str = "accuracy") -> tuple[list[float], list[float]]:
     xs: list[float] = []
     ys: list[float] = []
     curve = m.get("curve")
@@ -257,7 +257,7 @@ def _curve(m: Metrics, x_key: str) -> tuple[list[float], list[float]]:
         return xs, ys
     for point in curve:
         if isinstance(point, Mapping):
-            x, y = _num(point, x_key), _num(point, "accuracy")
+            x, y = _num(point, x_key), _num(point, y_key)
             if x is not None and y is not None:
                 xs.append(x)
                 ys.append(y)
@@ -287,6 +287,11 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
     if cap is not None:
         plt.vline(cap, "default" if nocolor else "red")
         plt.text("cap", x=cap, y=min(ys) if ys else 0, color="default" if nocolor else "red", alignment="right")
+    loss_xs, loss = _curve(latest, "gb", "loss")
+    if loss_xs:  # training loss on the right axis, beside the accuracy it explains
+        plt.plot(loss_xs, loss, marker="·", color="default" if nocolor else "magenta", label="loss",
+                 yside="right")
+        plt.ylabel("loss (nats)", yside="right")
     plt.xlabel("GB transferred")
     plt.ylabel("accuracy")
 
@@ -309,6 +314,11 @@ def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
     wasted = _num(m, "wasted_energy_share")
     if wasted is not None:
         bits.append(f"wasted energy {fmt.percent(wasted)}")
+    alpha, loss = _num(m, "alpha"), _num(m, "loss")
+    if alpha is not None:
+        bits.append(f"skew alpha {alpha:g}")
+    if loss is not None:
+        bits.append(f"loss {loss:.3f}")
     return " · ".join(bits)
 
 
