@@ -119,3 +119,27 @@ def test_the_share_of_uploads_delivered_matches_the_reliability_control(control)
         attempted += int(r.uploads_attempted.sum())
     # 15,000 uploads: three binomial standard deviations are under 1.2 points.
     assert delivered / attempted == pytest.approx(control, abs=0.012)
+
+
+@pytest.mark.parametrize("track", ["edge-guardian", "mobile-nomad", "cloud-titan"])
+def test_the_lock_s_extreme_run_falls_back_and_its_curve_is_shown_at_the_reveal(track):
+    part = _part(track)
+    for seed in SEEDS:
+        assert fleet.truth_rounds_always_help(part, np.random.default_rng(seed)) == "no"
+    notes = fleet.reveal_notes(part)
+    assert notes and f"alpha {part.param('lock_alpha')}" in notes[0]
+    assert any(ch in notes[1] for ch in "▁▂▃▄▅▆▇█")
+
+
+def test_the_iid_reference_is_the_same_design_on_iid_data_and_skipped_at_iid_skew():
+    part = _part("mobile-nomad")
+    design = resolve_controls(part, dict(rounds=20, clients=10, local_epochs=2, alpha=0.05))
+    skewed = simulate_design(part, design, 0).metrics
+    reference = skewed["iid_curve"]
+    assert len(reference) == 20
+    iid = simulate_design(part, {**design, "alpha": 100.0}, 0).metrics
+    assert "iid_curve" not in iid
+    # Same design, same data, its own generator: the reference is an IID run of this design.
+    again = fleet.iid_reference(part, {**design, "alpha": 0.5})
+    assert again == reference
+    assert reference[-1]["accuracy"] > skewed["accuracy"]

@@ -69,6 +69,32 @@ def run_rounds(part: Part, controls: Mapping[str, Scalar], rng: np.random.Genera
     )
 
 
+#: Dirichlet alpha from which a fleet's data count as IID (the skew control's top).
+IID_ALPHA = 100.0
+
+
+_REFERENCES: dict[tuple[Any, ...], tuple[tuple[float, float], ...]] = {}
+
+
+def iid_reference(part: Part, controls: Mapping[str, Scalar]) -> list[dict[str, float]] | None:
+    """The same design's curve on IID data, for the convergence instrument (None at IID skew).
+
+    Its randomness comes from the mission's world seed, not from the player's run, so the
+    reference depends on the part and the design alone, and is memoised: changing only
+    alpha reuses it.
+    """
+    if "alpha" not in controls or float(controls["alpha"]) >= IID_ALPHA:
+        return None
+    design = tuple(sorted((k, v) for k, v in controls.items() if k != "alpha"))
+    key = (tuple(sorted((k, f.value) for k, f in part.params.items())), design)
+    if key not in _REFERENCES:
+        result = run_rounds(part, dict(design, alpha=IID_ALPHA), np.random.default_rng(int(part.param("world_seed")) + 1))
+        if len(_REFERENCES) >= 64:
+            _REFERENCES.pop(next(iter(_REFERENCES)))
+        _REFERENCES[key] = tuple((round(float(a), 4), round(float(n), 4)) for a, n in zip(result.accuracy, result.loss))
+    return [{"round": i + 1, "accuracy": a, "loss": n} for i, (a, n) in enumerate(_REFERENCES[key])]
+
+
 def payload(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None,
             update_format: str | None = None) -> tuple[float, str]:
     """MB one device sends per sync in ``update_format``, and where the size comes from.
@@ -142,6 +168,9 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
         "client_epochs": int(result.client_epochs),
         "curve": curve(result, cost),
     }
+    reference = iid_reference(part, controls)
+    if reference is not None:
+        metrics["iid_curve"] = reference
     if result.final_rare_recall is not None:
         metrics["rare_recall"] = round(result.final_rare_recall, 4)
     return metrics
@@ -186,6 +215,14 @@ def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.
 # ----------------------------------------------------------------------------- the Lock
 
 
+_LOCK_CURVES: dict[tuple[Any, ...], np.ndarray] = {}
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _params_key(part: Part) -> tuple[Any, ...]:
+    return tuple(sorted((k, f.value) for k, f in part.params.items()))
+
+
 def truth_rounds_always_help(part: Part, rng: np.random.Generator) -> str:
     """Run FedAvg at the track's extreme non-IID setting and judge its accuracy curve."""
     extreme = world(part, alpha=float(part.param("lock_alpha")))
@@ -194,7 +231,33 @@ def truth_rounds_always_help(part: Part, rng: np.random.Generator) -> str:
         local_epochs=int(part.param("lock_epochs")), reliability=1.0, lr=float(part.param("lr")),
         batch_size=int(part.param("batch_size")), rng=rng,
     )
+    _LOCK_CURVES[_params_key(part)] = result.accuracy  # drawn at the reveal
     return "yes" if fedavg.rounds_always_help(result.accuracy) else "no"
+
+
+def sparkline(values: Any, width: int = 60) -> str:
+    """A curve as one line of block characters, ``width`` wide at most (each the bucket's mean)."""
+    curve = np.asarray(values, dtype=np.float64)
+    buckets = np.array_split(curve, min(width, curve.size))
+    means = np.array([b.mean() for b in buckets])
+    low, high = float(means.min()), float(means.max())
+    span = high - low if high > low else 1.0
+    return "".join(_SPARKS[int(round((m - low) / span * (len(_SPARKS) - 1)))] for m in means)
+
+
+def reveal_notes(part: Part) -> list[str]:
+    """The accuracy curve behind the Lock's truth, for the reveal (empty before the truth is run)."""
+    curve = _LOCK_CURVES.get(_params_key(part))
+    if curve is None or str(part.param("protocol")) != "fedavg":
+        return []
+    judged = fedavg.round_returns(curve)
+    return [
+        f"The run behind the truth: alpha {part.param('lock_alpha')}, {part.param('lock_epochs')} local epochs, "
+        f"{part.param('lock_clients')} devices a round, {curve.size} rounds.",
+        f"  accuracy {curve.min():.0%} to {curve.max():.0%}  {sparkline(curve)}",
+        f"  best at round {judged.best_round}; largest fall below the best so far: {judged.max_drop:.1%} "
+        f"(rounds more than 3 points below it: {judged.drop_rounds})",
+    ]
 
 
 def lock_context(part: Part) -> dict[str, Any]:
@@ -309,4 +372,5 @@ MODEL = register(Model(
     peek=peek,
     reads_earlier=True,
     lock_context=lock_context,
+    reveal_notes=reveal_notes,
 ))

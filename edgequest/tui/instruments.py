@@ -277,6 +277,13 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
         if xs:
             plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray", label=None)
     xs, ys = _curve(latest, "gb")
+    reference = latest.get("iid_curve")
+    if isinstance(reference, (list, tuple)) and xs:  # the same design on IID data, at the same bytes per round
+        iid = [_num(point, "accuracy") for point in reference if isinstance(point, Mapping)]
+        pairs = [(x, y) for x, y in zip(xs, iid) if y is not None]
+        if pairs:
+            plt.plot([x for x, _ in pairs], [y for _, y in pairs], marker="+",
+                     color="default" if nocolor else "white", label="IID")
     plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
     target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
     cap = _num(latest, "data_cap_gb")

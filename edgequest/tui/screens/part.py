@@ -165,6 +165,11 @@ part's score so far are shown; the reflection earns the rest.
         if reveal.explain:
             text.append("Why\n", style="bold underline")
             text.append(reveal.explain + "\n\n")
+        from edgequest.simulators.registry import model_for
+
+        notes = model_for(part).reveal_notes
+        for line in notes(part) if notes else []:
+            text.append(line + "\n")
         if committed is not None:
             text.append(f"Committed design: run {committed.index + 1}\n", style="bold underline")
             text.append("  " + ", ".join(f"{part.control(k).label} {v}" for k, v in committed.controls.items()) + "\n")
