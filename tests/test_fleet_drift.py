@@ -143,3 +143,20 @@ def test_the_iid_reference_is_the_same_design_on_iid_data_and_skipped_at_iid_ske
     again = fleet.iid_reference(part, {**design, "alpha": 0.5})
     assert again == reference
     assert reference[-1]["accuracy"] > skewed["accuracy"]
+
+
+def test_ble_energy_per_bit_comes_from_the_radio_s_power_and_rate():
+    from edgequest.engine.gossip import ble_nj_per_bit, radio_cost
+
+    # nRF52840 at 3 V: 6.4 mA TX, 6.3 mA RX; 0.8 Mb/s of application throughput.
+    assert ble_nj_per_bit(6.4 * 3, 6.3 * 3, 0.8) == pytest.approx((19.2 + 18.9) / 2 / 0.8)
+    assert ble_nj_per_bit(19.2, 19.2, 0.8) == pytest.approx(24.0)
+    # 1,000 bytes at 24 nJ/bit plus 1 mJ of scanning, once a minute.
+    airtime, energy, power = radio_cost(1000, ble_mbps=0.8, nj_per_bit=24.0, sync_interval_s=60, overhead_j=1e-3)
+    assert airtime == pytest.approx(8000 / 0.8e6)
+    assert energy == pytest.approx(8000 * 24e-9 + 1e-3)
+    assert power == pytest.approx(energy / 60 * 1e3)
+    part = _part("tiny-pioneer")
+    nj, scan_j = fleet.ble_energy(part)
+    assert nj == pytest.approx(23.8, abs=0.1)
+    assert scan_j == pytest.approx(0.050 * 18.9e-3)

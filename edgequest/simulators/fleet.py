@@ -176,13 +176,29 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
     return metrics
 
 
+def ble_energy(part: Part) -> tuple[float, float]:
+    """(nJ per application bit, joules of scanning per exchange) of the track's radio.
+
+    From the radio's transmit and receive power and the link's application throughput
+    (:func:`gossip.ble_nj_per_bit`), plus the energy of listening for the partner's
+    advertisement before each exchange; missions released before these figures give
+    ``nj_per_bit`` alone.
+    """
+    if "radio_tx_mw" not in part.params:
+        return float(part.param("nj_per_bit")), 0.0
+    tx, rx = float(part.param("radio_tx_mw")), float(part.param("radio_rx_mw"))
+    return gossip.ble_nj_per_bit(tx, rx, float(part.param("ble_mbps"))), float(part.param("scan_ms")) * 1e-3 * rx * 1e-3
+
+
 def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, payload_mb: float,
                      payload_source: str) -> dict[str, Any]:
+    nj_per_bit, overhead_j = ble_energy(part)
     result = gossip.run_gossip(
         world(part), rounds=int(controls["rounds"]), mode=str(controls["mode"]),
         local_steps=int(controls["local_steps"]), lr=float(part.param("lr")),
         model_bytes=payload_mb * 1e6, ble_mbps=float(part.param("ble_mbps")),
-        nj_per_bit=float(part.param("nj_per_bit")), sync_interval_s=float(controls["sync_interval_s"]),
+        nj_per_bit=nj_per_bit, sync_interval_s=float(controls["sync_interval_s"]),
+        overhead_j_per_exchange=overhead_j,
         batch_size=int(part.param("batch_size")), neighbours=int(part.param("neighbours")),
         compression=float(controls["compression"]), radio_budget_mw=float(part.param("power_budget_mw")),
         rng=rng,
@@ -203,6 +219,10 @@ def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.
         "power_budget_mw": float(part.param("power_budget_mw")),
         "within_power": bool(result.radio_power_mw <= float(part.param("power_budget_mw"))),
         "learning_hours": round(int(controls["rounds"]) * float(controls["sync_interval_s"]) / 3600, 3),
+        "nj_per_bit": round(nj_per_bit, 3),
+        "scan_mj_per_sync": round(overhead_j * 1e3, 4),
+        "local_steps_per_mj": round(int(controls["local_steps"]) / max(result.radio_energy_per_sync_j * 1e3, 1e-12), 4)
+        if result.radio_energy_per_sync_j > 0 else None,
         "gb_transferred": round(sent_gb, 6),
         "curve": [
             {"round": i + 1, "gb": round(sent_gb * (i + 1) / len(result.own_accuracy_per_round), 6),
@@ -273,14 +293,26 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
             Peek(
                 title="Gossip over BLE",
                 formula="w_i, w_j <- (w_i + w_j) / 2 for matched neighbours;  airtime = bits / BLE rate;  "
-                "P = bits x 19 nJ / interval",
+                "E/bit = (P_tx + P_rx) / 2 / rate;  P = (bits x E/bit + scan) / interval",
                 substituted=(
-                    f"{metrics.get('airtime_s_per_sync', 0):.2f} s on air per sync, "
-                    f"{metrics.get('radio_mw', 0):.3f} mW of {metrics.get('power_budget_mw', 0):.1f} mW; "
+                    f"{metrics.get('airtime_s_per_sync', 0):.2f} s on air per sync at "
+                    f"{metrics.get('nj_per_bit', 0):.1f} nJ/bit + {metrics.get('scan_mj_per_sync', 0):.2f} mJ scanning, "
+                    f"{metrics.get('radio_mw', 0):.4f} mW of {metrics.get('power_budget_mw', 0):.2f} mW; "
                     f"accuracy {metrics.get('accuracy', 0):.1%} (own data {metrics.get('own_accuracy', 0):.1%})"
                 ),
-                source="Hegedus, Danner, Jelasity, DAIS 2019; BLE throughput by PHY (Memfault); nRF52840 radio currents",
-            )
+                source="Hegedus, Danner, Jelasity, DAIS 2019; BLE throughput by PHY (Memfault); nRF52840 product "
+                "specification (radio currents)",
+            ),
+            Peek(
+                title="Communication-to-compute ratio",
+                formula="radio energy per sync / local steps per sync",
+                substituted=(
+                    f"{controls.get('local_steps')} local steps per sync; "
+                    + (f"{1 / metrics['local_steps_per_mj']:.3g} mJ of radio per local step"
+                       if metrics.get("local_steps_per_mj") else "learning alone: no radio energy at all")
+                ),
+                source="McMahan et al., AISTATS 2017 (local computation per round)",
+            ),
         ]
     return [
         Peek(
@@ -361,12 +393,14 @@ MODEL = register(Model(
                        "client_epochs"}),
         ),
         ("protocol", "gossip"): (
-            (Requirement("ble_mbps", low=0.001), Requirement("nj_per_bit", low=0),
+            (Requirement("ble_mbps", low=0.001), Requirement("nj_per_bit", low=0, optional=True),
+             Requirement("radio_tx_mw", low=0, optional=True), Requirement("radio_rx_mw", low=0, optional=True),
+             Requirement("scan_ms", low=0, optional=True),
              Requirement("power_budget_mw", low=0), Requirement("neighbours", low=1, high=20)),
             (Requirement("mode", choices=("gossip", "local")), Requirement("local_steps", low=1, high=50),
              Requirement("sync_interval_s", low=1), Requirement("compression", low=0.01, high=1)),
             frozenset({"own_accuracy", "accuracy_spread", "airtime_s_per_sync", "radio_mw", "power_budget_mw",
-                       "within_power", "learning_hours"}),
+                       "within_power", "learning_hours", "nj_per_bit", "scan_mj_per_sync", "local_steps_per_mj"}),
         ),
     },
     peek=peek,
