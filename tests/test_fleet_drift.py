@@ -139,7 +139,7 @@ def test_the_iid_reference_is_the_same_design_on_iid_data_and_skipped_at_iid_ske
     assert len(reference) == 20
     iid = simulate_design(part, {**design, "alpha": 100.0}, 0).metrics
     assert "iid_curve" not in iid
-    # Same design, same data, its own generator: the reference is an IID run of this design.
+    # Same design (at most REFERENCE_CLIENTS a round), same fleet with IID data, its own generator.
     again = fleet.iid_reference(part, {**design, "alpha": 0.5})
     assert again == reference
     assert reference[-1]["accuracy"] > skewed["accuracy"]

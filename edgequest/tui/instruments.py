@@ -299,7 +299,7 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
         pairs = [(x, y) for x, y in zip(xs, iid) if y is not None]
         if pairs:
             plt.plot([x for x, _ in pairs], [y for _, y in pairs], marker="+",
-                     color="default" if nocolor else "white", label="IID")
+                     color="default" if nocolor else "white", label="IID ref.")
     plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
     target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
     cap = _num(latest, "data_cap_gb")
