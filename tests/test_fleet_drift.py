@@ -128,7 +128,7 @@ def test_the_lock_s_extreme_run_falls_back_and_its_curve_is_shown_at_the_reveal(
         assert fleet.truth_rounds_always_help(part, np.random.default_rng(seed)) == "no"
     notes = fleet.reveal_notes(part)
     assert notes and f"alpha {part.param('lock_alpha')}" in notes[0]
-    assert any(ch in notes[1] for ch in "▁▂▃▄▅▆▇█")
+    assert any(ch in notes[2] for ch in "▁▂▃▄▅▆▇█")
 
 
 def test_the_iid_reference_is_the_same_design_on_iid_data_and_skipped_at_iid_skew():
@@ -160,3 +160,22 @@ def test_ble_energy_per_bit_comes_from_the_radio_s_power_and_rate():
     nj, scan_j = fleet.ble_energy(part)
     assert nj == pytest.approx(23.8, abs=0.1)
     assert scan_j == pytest.approx(0.050 * 18.9e-3)
+
+
+@pytest.mark.parametrize("track", ["edge-guardian", "mobile-nomad", "cloud-titan"])
+def test_the_skew_control_steps_on_readable_values_from_the_lock_s_extreme_to_iid(track):
+    from edgequest.tui import stepping
+
+    control = _part(track).control("alpha")
+    value, down = control.default, []
+    while value > control.min:
+        value = stepping.step(control, value, -1)
+        down.append(value)
+    assert down[-1] == 0.01 == float(_part(track).param("lock_alpha"))
+    value, up = control.default, []
+    while value < control.max:
+        value = stepping.step(control, value, +1)
+        up.append(value)
+    assert up[-1] == 100.0
+    assert set(down + up) <= {m * 10.0 ** e for e in range(-2, 3) for m in (1, 2, 5)} | {0.01, 100.0}
+    assert len(down + up) >= 10

@@ -280,7 +280,8 @@ def reveal_notes(part: Part) -> list[str]:
     return [
         f"The run behind the truth: alpha {part.param('lock_alpha')}, {part.param('lock_epochs')} local epochs, "
         f"{part.param('lock_clients')} devices a round, {curve.size} rounds.",
-        f"  accuracy {curve.min():.0%} to {curve.max():.0%}  {sparkline(curve)}",
+        f"  accuracy round by round, {curve.min():.0%} (lowest) to {curve.max():.0%} (highest):",
+        f"  {sparkline(curve, 56)}",
         f"  best at round {judged.best_round}; largest fall below the best so far: {judged.max_drop:.1%} "
         f"(rounds more than 3 points below it: {judged.drop_rounds})",
     ]

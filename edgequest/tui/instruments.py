@@ -299,7 +299,7 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
         pairs = [(x, y) for x, y in zip(xs, iid) if y is not None]
         if pairs:
             plt.plot([x for x, _ in pairs], [y for _, y in pairs], marker="+",
-                     color="default" if nocolor else "white", label="IID ref.")
+                     color="default" if nocolor else "white", label=None)  # named in the caption
     plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
     target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
     cap = _num(latest, "data_cap_gb")
@@ -313,7 +313,7 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
                  alignment="right")
     loss_xs, loss = curve_of(latest, "loss")
     if loss_xs:  # training loss on the right axis, beside the accuracy it explains
-        plt.plot(loss_xs, loss, marker="·", color="default" if nocolor else "magenta", label="loss",
+        plt.plot(loss_xs, loss, marker="·", color="default" if nocolor else "magenta", label=None,
                  yside="right")
         plt.ylabel("loss (nats)", yside="right")
     plt.xlabel(label)
@@ -341,8 +341,10 @@ def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
     alpha, loss = _num(m, "alpha"), _num(m, "loss")
     if alpha is not None:
         bits.append(f"skew alpha {alpha:g}")
+    if isinstance(m.get("iid_curve"), (list, tuple)) and m["iid_curve"]:
+        bits.append(f"+ same design on IID data: {fmt.percent(_num(m['iid_curve'][-1], 'accuracy'))}")
     if loss is not None:
-        bits.append(f"loss {loss:.3f}")
+        bits.append(f"· training loss (right axis) {loss:.3f}")
     return " · ".join(bits)
 
 
