@@ -57,10 +57,29 @@ def _gossip() -> object:
                       ble_mbps=0.1, sync_interval_s=60.0, rng=np.random.default_rng(3))
 
 
+def _part2_with_reference() -> Callable[[], object]:
+    """Part 2's largest design on skewed data through the game core, its IID reference not yet cached."""
+    from edgequest.campaign import load_campaign
+    from edgequest.game.play import resolve_controls, simulate_design
+    from edgequest.simulators import fleet
+
+    part = load_campaign()["edge-guardian"].part(2)
+    design: dict[str, object] = {c.name: (int(c.max) if c.kind == "int" else c.max)
+                                 for c in part.controls if c.kind != "choice" and c.max is not None}
+    design.update(alpha=0.05, reliability=1.0)
+    controls = resolve_controls(part, design)
+
+    def run() -> object:
+        fleet._REFERENCES.clear()
+        return simulate_design(part, controls, 0)
+    return run
+
+
 def cases() -> list[tuple[str, Callable[[], object], float]]:
     """(name, zero-argument callable, budget in seconds) for the project-wide benchmark."""
     data = _fleet()
     return [
+        ("fleet.part2 largest, skewed, + IID reference", _part2_with_reference(), 0.250),
         ("fleet.city_fleet 100 clients", lambda: _fleet(5), 0.020),
         (LARGEST_CASE, _fedavg(data), RUN_BUDGET_S),
         ("fleet.data+fedavg R100 C50 E10", _whole_run, RUN_BUDGET_S),

@@ -51,7 +51,20 @@ from typing import Literal
 
 import numpy as np
 
+from edgequest.engine.compression import UPDATE_FORMATS, Compressor
 from edgequest.engine.federated_data import FederatedDataset, check_generator, check_int, check_number
+from edgequest.engine.softmax_model import (
+    MODEL_BYTES_PER_PARAMETER,
+    MODEL_DTYPE,
+    accuracy_of,
+    class_scores,
+    column_blocks,
+    cross_entropy_of,
+    flops_per_sample,
+    local_sgd,
+    model_parameter_count,
+    with_bias,
+)
 
 __all__ = [
     "FedAvgResult",
@@ -81,11 +94,6 @@ SELECTIONS = ("random", "reliable", "overselect")
 AGGREGATIONS = ("central", "local")
 #: Bonawitz et al. (SysML 2019): the server selects 130% of its target.
 OVERSELECT_PERCENT = 130
-#: Weights and deltas are float32, as a device would send them.
-MODEL_DTYPE = np.float32
-MODEL_BYTES_PER_PARAMETER = 4
-#: Lowest centred logit the softmax keeps (see :func:`local_sgd`).
-LOGIT_FLOOR = np.float32(-60.0)
 
 
 # --------------------------------------------------------------------------
@@ -160,142 +168,28 @@ def _check_choice(name: str, value: object, accepted: tuple[str, ...]) -> str:
 
 
 # --------------------------------------------------------------------------
-# model: softmax regression, class-major layout
-# --------------------------------------------------------------------------
-
-
-def model_parameter_count(n_features: int, n_classes: int) -> int:
-    """Weights plus biases of softmax regression: (features + 1) * classes."""
-    return (n_features + 1) * n_classes
-
-
-def flops_per_sample(n_features: int, n_classes: int) -> int:
-    """Training FLOPs per sample per epoch of softmax regression.
-
-    Forward logits and the weight gradient are each a (features + 1) x classes
-    multiply-add per sample (2 FLOPs each); softmax and the residual add about
-    5 per class (max, subtract, exp, normalise, subtract the label).
-    """
-    return 4 * (n_features + 1) * n_classes + 5 * n_classes
-
-
-def with_bias(x: np.ndarray) -> np.ndarray:
-    """Append a constant-1 feature (the bias) along the last axis, as float32."""
-    out = np.ones(x.shape[:-1] + (x.shape[-1] + 1,), dtype=MODEL_DTYPE)
-    out[..., :-1] = x
-    return out
-
-
-#: Columns per block when scoring many samples with one model.
-SCORE_BLOCK = 512
-
-
-def column_blocks(x: np.ndarray) -> np.ndarray:
-    """(n, features+1) rows -> (blocks, features+1, SCORE_BLOCK), zero-padded.
-
-    Scoring through many small products keeps each one below the size at
-    which OpenBLAS splits a product across threads; on a shared 2-core
-    machine that hand-off can stall for milliseconds.
-    """
-    n, width = x.shape
-    blocks = -(-n // SCORE_BLOCK)
-    padded = np.zeros((blocks * SCORE_BLOCK, width), dtype=MODEL_DTYPE)
-    padded[:n] = x
-    return np.ascontiguousarray(padded.reshape(blocks, SCORE_BLOCK, width).transpose(0, 2, 1))
-
-
-def class_scores(weights: np.ndarray, blocks: np.ndarray, n: int) -> np.ndarray:
-    """Class-major logits (classes, n) of one model over :func:`column_blocks` data."""
-    scores = np.matmul(weights, blocks)  # (blocks, classes, SCORE_BLOCK)
-    return scores.transpose(1, 0, 2).reshape(weights.shape[0], -1)[:, :n]
-
-
-def accuracy_of(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Top-1 accuracy from class-major scores (classes, n); NaN when n = 0."""
-    if labels.size == 0:
-        return float("nan")
-    return float(np.mean(np.argmax(scores, axis=0) == labels))
-
-
-def cross_entropy_of(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Mean softmax cross-entropy (nats) from class-major scores (classes, n)."""
-    top = scores.max(axis=0)
-    log_norm = top + np.log(np.exp(np.maximum(scores - top, LOGIT_FLOOR)).sum(axis=0))
-    picked = np.take_along_axis(scores, labels[None, :], axis=0)[0]
-    return float(np.mean(log_norm - picked, dtype=np.float64))
-
-
-def local_sgd(
-    weights: np.ndarray,
-    x: np.ndarray,
-    target_scaled: np.ndarray,
-    step_scale: np.ndarray,
-    active: np.ndarray,
-    batch_size: int,
-    epochs: int,
-) -> None:
-    """Minibatch SGD on many clients at once, in place on ``weights``.
-
-    Args:
-        weights: (clients, classes, features+1) float32, one model per client.
-        x: (clients, n, features+1) data with the bias column.
-        target_scaled: (classes, clients, n) one-hot labels times ``step_scale``.
-        step_scale: (clients, n) learning rate / real samples in the minibatch
-            that holds each row; 0 on padding rows.
-        active: (steps,) number of leading clients that own a real minibatch
-            at each step (clients sorted by sample count, descending).
-
-    The gradient of the mean cross-entropy over a minibatch B is
-    ``sum_b (softmax(W x_b) - y_b) x_b^T / |B|``; the scale folds the learning
-    rate and 1/|B| into the residual so one batched product gives the step.
-    """
-    n, n_classes, width = x.shape[1], weights.shape[1], weights.shape[2]
-    # Slice every minibatch once (contiguous copies, reused by every epoch)
-    # and give each step its own scratch buffers: per-step overhead matters
-    # when a step is ~40 microseconds.
-    steps = []
-    for step, n_active in enumerate(np.asarray(active).tolist()):
-        lo, hi = step * batch_size, min(step * batch_size + batch_size, n)
-        steps.append((
-            weights[:n_active],
-            np.ascontiguousarray(x[:n_active, lo:hi].transpose(0, 2, 1)),
-            np.ascontiguousarray(x[:n_active, lo:hi]),
-            np.ascontiguousarray(step_scale[:n_active, lo:hi]),
-            np.ascontiguousarray(target_scaled[:, :n_active, lo:hi]),
-            np.empty((n_classes, n_active, hi - lo), dtype=MODEL_DTYPE),
-            np.empty((n_active, n_classes, width), dtype=MODEL_DTYPE),
-        ))
-    for _ in range(epochs):
-        for w, xt_batch, x_batch, scale, target, z, grad in steps:
-            np.matmul(w, xt_batch, out=z.transpose(1, 0, 2))
-            z -= z.max(axis=0)
-            # Probabilities below e^-60 are zero for every purpose here; letting
-            # exp go further yields subnormal floats, which x86 handles ~100x slower.
-            np.maximum(z, LOGIT_FLOOR, out=z)
-            np.exp(z, out=z)
-            z *= scale / z.sum(axis=0)
-            z -= target
-            np.matmul(z.transpose(1, 0, 2), x_batch, out=grad)
-            w -= grad
-
-
-# --------------------------------------------------------------------------
 # clients: reliability, selection, DP clipping
 # --------------------------------------------------------------------------
 
 
 def client_reliability(reliability: float, link_quality: np.ndarray, spread: float = 1.0) -> np.ndarray:
-    """Per-client upload success probability around the control value.
+    """Per-client upload success probability whose cohort mean is the control value.
 
-    ``r_k = reliability + spread * min(reliability, 1 - reliability) * q_k``
-    with link quality ``q_k`` in [-1, 1]: the fleet mean stays near the control
-    value and every r_k stays in [0, 1] (the project's own assumption; links
-    differ, the player sets the average).
+    ``r_k = reliability + spread * min(reliability, 1 - reliability) * q'_k``
+    where ``q'`` is the link quality centred on its cohort mean and scaled into
+    [-1, 1]: links differ, the player sets the average, and the share of
+    uploads delivered under uniform selection matches the control (the
+    project's own assumption).  Every r_k stays in [0, 1].
     """
     reliability = check_number("reliability", reliability, 0.0, 1.0)
     spread = check_number("reliability_spread", spread, 0.0, 1.0)
     half_width = spread * min(reliability, 1.0 - reliability)
-    return np.clip(reliability + half_width * np.asarray(link_quality, dtype=np.float64), 0.0, 1.0)
+    quality = np.asarray(link_quality, dtype=np.float64)
+    centred = quality - quality.mean() if quality.size else quality
+    largest = float(np.abs(centred).max()) if centred.size else 0.0
+    if largest > 1.0:
+        centred = centred / largest
+    return np.clip(reliability + half_width * centred, 0.0, 1.0)
 
 
 def _select(
@@ -446,6 +340,7 @@ def run_fedavg(
     noise_multiplier: float = 0.0,
     aggregation: Literal["central", "local"] = "central",
     reliability_spread: float = 1.0,
+    update_format: str = "fp32",
     rng: np.random.Generator,
 ) -> FedAvgResult:
     """Run FedAvg (or DP-FedAvg) on ``data`` and record every round.
@@ -468,6 +363,8 @@ def run_fedavg(
         aggregation: 'central' (noise once on the server's sum) or 'local'
             (each client noises its own clipped delta before upload).
         reliability_spread: how far per-client reliabilities spread, 0..1.
+        update_format: how the averaged update travels (:mod:`edgequest.engine.compression`):
+            'fp32', 'fp16', 'int8', 'int4' or 'topk10' (top-k 10% with error feedback).
         rng: the only source of randomness; same seed + same inputs give a
             bit-identical result.
 
@@ -492,6 +389,7 @@ def run_fedavg(
             f"noise_multiplier={noise_multiplier!r} needs clip_norm: the noise std is "
             "noise_multiplier * clip_norm; pass clip_norm > 0 or noise_multiplier = 0")
     per_client_reliability = client_reliability(reliability, data.link_quality, reliability_spread)
+    compressor = Compressor(_check_choice("update_format", update_format, UPDATE_FORMATS))
     check_generator(rng)
 
     n_classes, n_features = data.n_classes, data.n_features
@@ -534,7 +432,8 @@ def run_fedavg(
             if clip_norm is None:
                 # FedAvg: average weighted by sample count (McMahan et al. 2017, Alg. 1).
                 share = data.n_samples[participants] / data.n_samples[participants].sum()
-                weights = weights + np.tensordot(share.astype(MODEL_DTYPE), deltas, axes=1)
+                update = np.tensordot(share.astype(MODEL_DTYPE), deltas, axes=1)
+                weights = weights + compressor.compress(update)
                 delta_norm_max[r] = float(delta_norms(deltas).max())
             else:
                 deltas, norms = clip_deltas(deltas, clip_norm)
@@ -547,7 +446,7 @@ def run_fedavg(
                     total += rng.normal(0.0, noise_sd, total.shape)
                 cap = clients if selection == "overselect" else selected.shape[0]
                 denominator = expected_aggregated(per_client_reliability[selected], cap)
-                weights = (weights + total / denominator).astype(MODEL_DTYPE)
+                weights = (weights + compressor.compress(total / denominator)).astype(MODEL_DTYPE)
         accuracy[r], loss[r], rare_recall[r] = evaluation.measure(weights)
 
     has_rare = data.rare_class is not None and data.x_rare_test.shape[0] > 0

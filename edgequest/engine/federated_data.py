@@ -37,6 +37,7 @@ __all__ = [
     "synthetic_fleet",
     "city_fleet",
     "client_sample_counts",
+    "skew_weight",
     "check_int",
     "check_number",
     "check_generator",
@@ -334,6 +335,11 @@ def _rare_class_share(
     return np.where(dusty, high, low)
 
 
+def skew_weight(alpha: float) -> float:
+    """How strongly feature skew follows the label skew alpha: 1 / sqrt(1 + alpha)."""
+    return 0.0 if np.isinf(alpha) else float(1.0 / np.sqrt(1.0 + alpha))
+
+
 def _log_dirichlet_rows(concentration: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Log of one Dirichlet draw per row (unnormalised); -inf where concentration is 0.
 
@@ -367,6 +373,8 @@ def city_fleet(
     sample_spread: float = 0.5,
     holdout_fraction: float = 0.5,
     rare_test_samples: int = 400,
+    feature_skew: float = 0.0,
+    concept_skew: float = 0.0,
     rng: np.random.Generator,
 ) -> FederatedDataset:
     """Cities of clients with Dirichlet label skew over a class-conditional Gaussian task.
@@ -407,6 +415,19 @@ def city_fleet(
     rare-class prior, which is never zero even when, under extreme skew, no
     client happens to hold the class), so rare-class recall is measured on
     enough samples to mean something.
+
+    Skew in features as well as labels (both 0 by default): with
+    ``feature_skew`` each client's sensor has its own gain per feature,
+    ``exp(feature_skew * s * N(0, 1))``, and with ``concept_skew`` its own
+    rendering of every class, a class-mean offset of ``concept_skew * s``
+    noise standard deviations per feature, where ``s = 1 / sqrt(1 + alpha)``
+    (:func:`skew_weight`) ties both to the label skew: near 1 for alpha -> 0,
+    0.1 at alpha = 100.  Different gains give the clients different loss
+    curvatures and the offsets different optima, so a client that trains long
+    on its own data moves towards a model the others disagree with: the
+    client drift of Karimireddy et al. (SCAFFOLD, ICML 2020) that a purely
+    label-skewed Gaussian task barely shows.  The sizes are the project's own
+    assumption.
     """
     (n_clients, n_features, n_classes, median_samples, min_samples, max_samples,
      sample_spread, holdout_fraction) = _validate_sizes(
@@ -422,6 +443,8 @@ def city_fleet(
     dust_cities = check_int("dust_cities", dust_cities, 1, n_cities)
     rare_in_dust_cities = check_number("rare_in_dust_cities", rare_in_dust_cities, 0.0, 1.0)
     rare_test_samples = check_int("rare_test_samples", rare_test_samples, 0, 100_000)
+    feature_skew = check_number("feature_skew", feature_skew, 0.0, 10.0)
+    concept_skew = check_number("concept_skew", concept_skew, 0.0, 100.0)
     rng = check_generator(rng)
 
     # The task itself is drawn first, so datasets that differ only in their
@@ -466,12 +489,21 @@ def city_fleet(
     link_quality = np.where(poor_link_city, -0.5, city_link)[city] + client_link
     link_quality = np.clip(link_quality, -1.0, 1.0)
 
+    # Feature skew, drawn only when asked for (so the label-skew-only data of a
+    # seed stay as they were).
+    weight = skew_weight(alpha)
+    gain = (np.exp(feature_skew * weight * rng.standard_normal((n_clients, 1, n_features)))
+            if feature_skew > 0 else np.ones((n_clients, 1, n_features)))
+    offsets = (concept_skew * weight * feature_sd * rng.standard_normal((n_clients, n_classes, n_features))
+               if concept_skew > 0 else np.zeros((n_clients, n_classes, n_features)))
+    client_rows = np.arange(n_clients)[:, None]
+
     def draw(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         width = int(counts.max())
         mask = _padding_mask(counts, width)
         y = _draw_categorical(client_prior, width, rng)
         noise = feature_sd * rng.standard_normal((n_clients, width, n_features))
-        x = class_means[y] + city_shifts[city][:, None, :] + noise
+        x = (class_means[y] + city_shifts[city][:, None, :] + offsets[client_rows, y] + noise) * gain
         x = np.where(mask[:, :, None], x, 0.0).astype(np.float32)
         return x, np.where(mask, y, 0), mask
 
@@ -481,8 +513,9 @@ def city_fleet(
     if has_rare and rare_test_samples > 0:
         weight = n_samples * city_prior[city, rare_class]
         owner = rng.choice(n_clients, size=rare_test_samples, p=weight / weight.sum())
-        x_rare = (class_means[rare_class] + city_shifts[city[owner]]
-                  + feature_sd * rng.standard_normal((rare_test_samples, n_features))).astype(np.float32)
+        x_rare = ((class_means[rare_class] + city_shifts[city[owner]] + offsets[owner, rare_class]
+                   + feature_sd * rng.standard_normal((rare_test_samples, n_features))) * gain[owner, 0]
+                  ).astype(np.float32)
     else:
         x_rare = np.zeros((0, n_features), dtype=np.float32)
 

@@ -38,9 +38,9 @@ from typing import Literal
 import numpy as np
 
 from edgequest.engine.federated_data import FederatedDataset, check_generator, check_int, check_number
-from edgequest.engine.fedavg import MODEL_DTYPE, column_blocks, local_sgd, with_bias
+from edgequest.engine.softmax_model import MODEL_DTYPE, column_blocks, local_sgd, with_bias
 
-__all__ = ["GossipResult", "MODES", "mesh_graph", "random_matching", "run_gossip", "radio_cost"]
+__all__ = ["GossipResult", "MODES", "mesh_graph", "random_matching", "run_gossip", "radio_cost", "ble_nj_per_bit"]
 
 MODES = ("gossip", "local")
 
@@ -144,18 +144,35 @@ def random_matching(neighbour_lists: list[list[int]], rng: np.random.Generator) 
 # --------------------------------------------------------------------------
 
 
+def ble_nj_per_bit(tx_mw: float, rx_mw: float, app_mbps: float) -> float:
+    """Radio energy per application bit of an exchange that sends and receives alike, nJ.
+
+    The radio is on for the airtime the application throughput implies (headers, empty
+    packets and inter-frame gaps included), at the mean of its transmit and receive
+    power: mW / Mbps = nJ per bit.  nRF52840 (3 V, 1 Mbps PHY, 0 dBm): 6.4 mA TX and
+    6.3 mA RX give 19.05 mW, so 23.8 nJ per bit at ~0.8 Mbps of application throughput.
+    """
+    tx_mw = check_number("tx_mw", tx_mw, 0.0, 1e6)
+    rx_mw = check_number("rx_mw", rx_mw, 0.0, 1e6)
+    app_mbps = check_number("app_mbps", app_mbps, 0.0, 1e4, low_open=True)
+    return (tx_mw + rx_mw) / 2.0 / app_mbps
+
+
 def radio_cost(
     bytes_on_air: float, *, ble_mbps: float, nj_per_bit: float, sync_interval_s: float,
+    overhead_j: float = 0.0,
 ) -> tuple[float, float, float]:
     """(airtime_s, energy_j, average_power_mw) of moving ``bytes_on_air`` once per sync.
 
-    Airtime = bits / application throughput (FACTS: BLE 0.23 / ~0.80 / ~1.43
-    Mbps by PHY and data length, ~0.1 Mbps from a phone in practice); energy
-    = bits x nJ/bit (nRF52840 ~19 nJ/bit on air); power = energy / interval.
+    Airtime = bits / application throughput (BLE 0.23 / ~0.80 / ~1.43 Mbps by
+    PHY and data length, ~0.1 Mbps from a phone in practice); energy = bits x
+    nJ/bit (:func:`ble_nj_per_bit`) plus ``overhead_j``, the fixed cost of one
+    sync (scanning for the partner and setting up the connection);
+    power = energy / interval.
     """
     bits = 8.0 * bytes_on_air
     airtime_s = bits / (ble_mbps * 1e6)
-    energy_j = bits * nj_per_bit * 1e-9
+    energy_j = bits * nj_per_bit * 1e-9 + overhead_j
     return airtime_s, energy_j, energy_j / sync_interval_s * 1e3
 
 
@@ -181,6 +198,7 @@ def run_gossip(
     ble_mbps: float,
     nj_per_bit: float = 19.0,
     sync_interval_s: float,
+    overhead_j_per_exchange: float = 0.0,
     batch_size: int = 8,
     neighbours: int = 4,
     compression: float = 1.0,
@@ -199,8 +217,10 @@ def run_gossip(
         model_bytes: bytes of the full model on the wire (the track's model,
             e.g. a noise-profile network; the simulated model only learns).
         ble_mbps: BLE application throughput, Mbps.
-        nj_per_bit: radio energy per bit on air, nJ (~19 for the nRF52840).
+        nj_per_bit: radio energy per application bit, nJ (:func:`ble_nj_per_bit`).
         sync_interval_s: seconds between syncs (for average radio power).
+        overhead_j_per_exchange: fixed radio energy of one exchange (scanning
+            for the partner, connection set-up), joules.
         neighbours: links per device in the mesh (before symmetrising).
         compression: share of the parameters sent per exchange, (0, 1].
         radio_budget_mw: the power budget to compare with (~1 mW, hearables).
@@ -267,7 +287,8 @@ def run_gossip(
     bytes_sent = exchange_share * bytes_per_exchange
     # A device in an exchange also receives its partner's model.
     airtime_s, energy_j, power_mw = radio_cost(
-        2.0 * bytes_sent, ble_mbps=ble_mbps, nj_per_bit=nj_per_bit, sync_interval_s=sync_interval_s)
+        2.0 * bytes_sent, ble_mbps=ble_mbps, nj_per_bit=nj_per_bit, sync_interval_s=sync_interval_s,
+        overhead_j=exchange_share * overhead_j_per_exchange)
     return GossipResult(
         mode=mode,
         own_accuracy=own, global_accuracy=global_acc,

@@ -74,6 +74,7 @@ class Model:
     peek: PeekFn | None = None
     reads_earlier: bool = False  # simulate(..., earlier=) receives earlier parts' committed metrics
     lock_context: Callable[[Part], Mapping[str, Any]] | None = None
+    reveal_notes: Callable[[Part], "list[str]"] | None = None  # lines shown with the Lock's truth
 
     def lock_question(self, part: Part) -> str:
         """The Lock's question with the model's context (``{inference_mb}``, ...) filled in."""
@@ -121,6 +122,8 @@ class Model:
         for req in controls:
             control = by_name.get(req.name)
             if control is None:
+                if req.optional:
+                    continue
                 problems.append(f"controls: expected a control named {req.name!r} for model {self.name!r}, missing")
                 continue
             if req.choices:

@@ -253,7 +253,7 @@ def _sram_caption(part: Part, runs: Sequence[RunView]) -> str:
 
 # ------------------------------------------------------------------ parts 2 and 3: curves
 
-def _curve(m: Metrics, x_key: str) -> tuple[list[float], list[float]]:
+def _curve(m: Metrics, x_key: str, y_key: str = "accuracy") -> tuple[list[float], list[float]]:
     xs: list[float] = []
     ys: list[float] = []
     curve = m.get("curve")
@@ -261,7 +261,7 @@ def _curve(m: Metrics, x_key: str) -> tuple[list[float], list[float]]:
         return xs, ys
     for point in curve:
         if isinstance(point, Mapping):
-            x, y = _num(point, x_key), _num(point, "accuracy")
+            x, y = _num(point, x_key), _num(point, y_key)
             if x is not None and y is not None:
                 xs.append(x)
                 ys.append(y)
@@ -272,15 +272,38 @@ def _fleet_applies(m: Metrics) -> bool:
     return _num(m, "gb_transferred") is not None and bool(_curve(m, "gb")[0])
 
 
+def _fleet_axis(runs: Sequence[RunView]) -> tuple[str, float, str]:
+    """(curve key, scale, label) of the x axis: GB, MB when little moves, rounds when nothing does."""
+    most = max((max(_curve(r.metrics, "gb")[0], default=0.0) for r in runs[-4:]), default=0.0)
+    if most <= 0:  # learning alone: no bytes to plot against
+        return "round", 1.0, "round (nothing sent)"
+    if most < 1:
+        return "gb", 1e3, "MB transferred"
+    return "gb", 1.0, "GB transferred"
+
+
 def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
     """Fleet accuracy against data moved: the latest run bold, earlier runs faint."""
     latest = runs[-1].metrics
     earlier = runs[-4:-1]
+    key, scale, label = _fleet_axis(runs)
+
+    def curve_of(m: Metrics, y_key: str = "accuracy") -> tuple[list[float], list[float]]:
+        xs, ys = _curve(m, key, y_key)
+        return [x * scale for x in xs], ys
+
     for run in earlier:
-        xs, ys = _curve(run.metrics, "gb")
+        xs, ys = curve_of(run.metrics)
         if xs:
             plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray", label=None)
-    xs, ys = _curve(latest, "gb")
+    xs, ys = curve_of(latest)
+    reference = latest.get("iid_curve")
+    if isinstance(reference, (list, tuple)) and xs:  # the same design on IID data, at the same bytes per round
+        iid = [_num(point, "accuracy") for point in reference if isinstance(point, Mapping)]
+        pairs = [(x, y) for x, y in zip(xs, iid) if y is not None]
+        if pairs:
+            plt.plot([x for x, _ in pairs], [y for _, y in pairs], marker="+",
+                     color="default" if nocolor else "white", label=None)  # named in the caption
     plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
     target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
     cap = _num(latest, "data_cap_gb")
@@ -288,10 +311,16 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
         plt.hline(target, "default" if nocolor else "green")
         plt.text("target", x=min(xs) if xs else 0, y=target, color="default" if nocolor else "green",
                  alignment="left")
-    if cap is not None:
-        plt.vline(cap, "default" if nocolor else "red")
-        plt.text("cap", x=cap, y=min(ys) if ys else 0, color="default" if nocolor else "red", alignment="right")
-    plt.xlabel("GB transferred")
+    if cap is not None and key == "gb":
+        plt.vline(cap * scale, "default" if nocolor else "red")
+        plt.text("cap", x=cap * scale, y=min(ys) if ys else 0, color="default" if nocolor else "red",
+                 alignment="right")
+    loss_xs, loss = curve_of(latest, "loss")
+    if loss_xs:  # training loss on the right axis, beside the accuracy it explains
+        plt.plot(loss_xs, loss, marker="·", color="default" if nocolor else "magenta", label=None,
+                 yside="right")
+        plt.ylabel("loss (nats)", yside="right")
+    plt.xlabel(label)
     plt.ylabel("accuracy")
 
 
@@ -313,6 +342,13 @@ def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
     wasted = _num(m, "wasted_energy_share")
     if wasted is not None:
         bits.append(f"wasted energy {fmt.percent(wasted)}")
+    alpha, loss = _num(m, "alpha"), _num(m, "loss")
+    if alpha is not None:
+        bits.append(f"skew alpha {alpha:g}")
+    if isinstance(m.get("iid_curve"), (list, tuple)) and m["iid_curve"]:
+        bits.append(f"+ same design on IID data: {fmt.percent(_num(m['iid_curve'][-1], 'accuracy'))}")
+    if loss is not None:
+        bits.append(f"· training loss (right axis) {loss:.3f}")
     return " · ".join(bits)
 
 

@@ -167,6 +167,11 @@ part's score so far are shown; the reflection earns the rest.
         if reveal.explain:
             text.append("Why\n", style="bold underline")
             text.append(reveal.explain + "\n\n")
+        from edgequest.simulators.registry import model_for
+
+        notes = model_for(part).reveal_notes
+        for line in notes(part) if notes else []:
+            text.append(line + "\n")
         if committed is not None:
             text.append(f"Committed design: run {committed.index + 1}\n", style="bold underline")
             text.append("  " + ", ".join(f"{part.control(k).label} {v}" for k, v in committed.controls.items()) + "\n")
@@ -174,6 +179,10 @@ part's score so far are shown; the reflection earns the rest.
                 text.append(f"  {fmt.verdict(result.passed)} ", style="bold green" if result.passed else "bold red")
                 text.append(f"{result.check.label}: {fmt.number(result.value, result.check.unit)} "
                             f"{threshold_text(result.check)}\n")
+            ratio = committed.metrics.get("mb_per_epoch")
+            if isinstance(ratio, (int, float)):
+                text.append(f"  Communication-to-compute ratio: {ratio:.3g} MB synced per local epoch "
+                            f"({committed.metrics.get('update_format', 'fp32')})\n")
             text.append("\n")
         text.append("Score so far, and how each part of it was computed\n", style="bold underline")
         *components, total = score.lines()
