@@ -36,6 +36,7 @@ from edgequest.campaign.schema import (
     frozen_mapping,
 )
 from edgequest.errors import ControlError, MissionError
+from edgequest.simulators.registry import models
 
 SCHEMA_VERSION = 1
 MAX_MISSION_BYTES = 1_000_000
@@ -432,9 +433,11 @@ def _read_part(r: _Reader) -> Part | None:
 
 
 def _check_against_model(r: _Reader, part: Part) -> None:
-    """Cross-check a part with the engine model it names: params, controls, metrics, truth."""
-    from edgequest.simulators.registry import models  # the one place a file meets the engine
+    """Cross-check a part with the engine model it names: params, controls, metrics, truth.
 
+    The one place a file meets the engine. The simulators know the mission's types for
+    type checking only, so this import runs one way (see docs/architecture.md).
+    """
     known = models()
     model = known.get(part.model)
     if model is None:

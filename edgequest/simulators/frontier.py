@@ -14,15 +14,17 @@ A run adapts the track's real model with one method and reports:
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from edgequest.campaign.schema import Part, Scalar
 from edgequest.engine import adapter_cache, energy, memory, personalization
 from edgequest.engine.architectures import get_architecture
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
+
+if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
+    from edgequest.campaign.schema import Part, Scalar
 
 METHODS = ("full", "last_k", "lora", "tinytl", "bias")
 CRISES = ("none", "adapter_cache", "battery", "sram")

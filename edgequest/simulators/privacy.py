@@ -17,15 +17,17 @@ Accounting, in the user-level model of McMahan et al. (ICLR 2018):
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from edgequest.campaign.schema import Part, Scalar
 from edgequest.engine import fedavg, privacy
 from edgequest.simulators import fleet
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
+
+if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
+    from edgequest.campaign.schema import Part, Scalar
 
 
 def accounting(part: Part, controls: Mapping[str, Scalar]) -> tuple[float, int, float]:
