@@ -17,6 +17,7 @@ import numpy as np
 from edgequest.engine import fedavg, gossip
 from edgequest.engine.federated_data import FederatedDataset, city_fleet, synthetic_fleet
 from edgequest.simulators.base import Model, Peek, Requirement
+from edgequest.simulators.metrics import FLEET
 from edgequest.simulators.registry import register
 
 if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
@@ -241,26 +242,24 @@ MODEL = register(Model(
     simulate=simulate,
     params=_COMMON_PARAMS,
     controls=(Requirement("rounds", low=1, high=150),),
-    metrics=frozenset({"accuracy", "target_accuracy", "rounds_to_target", "gb_transferred", "payload_mb"}),
+    metrics=FLEET.scalars,
     truths={"rounds_always_help": truth_rounds_always_help},
     variants={
         ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5)), (),
-                             frozenset({"rare_recall"})),
-        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
+                             FLEET.variant("data", "cities")),
+        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), FLEET.variant("data", "synthetic")),
         ("protocol", "fedavg"): (
             (Requirement("data_cap_gb", low=0), Requirement("energy_mj_per_mb", low=0)),
             (Requirement("clients", low=1, high=50), Requirement("local_epochs", low=1, high=20),
              Requirement("reliability", low=0.05, high=1), Requirement("selection", choices=("random", "reliable", "overselect"))),
-            frozenset({"reliability", "data_cap_gb", "within_cap", "wasted_gb", "wasted_energy_share", "energy_kj", "uploads_failed",
-                       "client_epochs"}),
+            FLEET.variant("protocol", "fedavg"),
         ),
         ("protocol", "gossip"): (
             (Requirement("ble_mbps", low=0.001), Requirement("nj_per_bit", low=0),
              Requirement("power_budget_mw", low=0), Requirement("neighbours", low=1, high=20)),
             (Requirement("mode", choices=("gossip", "local")), Requirement("local_steps", low=1, high=50),
              Requirement("sync_interval_s", low=1), Requirement("compression", low=0.01, high=1)),
-            frozenset({"own_accuracy", "accuracy_spread", "airtime_s_per_sync", "radio_mw", "power_budget_mw",
-                       "within_power", "learning_hours"}),
+            FLEET.variant("protocol", "gossip"),
         ),
     },
     peek=peek,

@@ -21,6 +21,7 @@ import numpy as np
 from edgequest.engine import adapter_cache, energy, memory, personalization
 from edgequest.engine.architectures import get_architecture
 from edgequest.simulators.base import Model, Peek, Requirement
+from edgequest.simulators.metrics import FRONTIER
 from edgequest.simulators.registry import register
 
 if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
@@ -270,22 +271,17 @@ MODEL = register(Model(
         Requirement("optimizer", choices=("adam", "sgd", "sgd_momentum")),
         Requirement("batch", low=1, high=4096),
     ),
-    metrics=frozenset({
-        "memory_mb.weights", "memory_mb.gradients", "memory_mb.optimizer", "memory_mb.activations",
-        "memory_mb.total", "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
-        "accuracy", "accuracy_before",
-    }),
+    metrics=FRONTIER.scalars,
     truths={"min_ram_last_k": truth_min_ram_last_k},
     variants={
-        ("crisis", "none"): ((Requirement("budget_mb", low=0),), (), frozenset()),
+        ("crisis", "none"): ((Requirement("budget_mb", low=0),), (), FRONTIER.variant("crisis", "none")),
         ("crisis", "adapter_cache"): (
             (Requirement("budget_mb", low=0), Requirement("zipf_s", low=0.1, high=3),
              Requirement("n_adapters", low=1), Requirement("kv_reserve_gb", low=0)),
             (Requirement("targets", choices=tuple(TARGET_SETS)), Requirement("base_precision", choices=tuple(BASE_BYTES)),
              Requirement("hbm_cache_gb", low=0), Requirement("host_cache_gb", low=0),
              Requirement("policy", choices=("lru", "lfu"))),
-            frozenset({"cache.hbm_hit_rate", "cache.host_hit_rate", "cache.miss_rate", "adapter_mb", "cache_fits",
-                       "added_latency_ms", "tokens_per_s"}),
+            FRONTIER.variant("crisis", "adapter_cache"),
         ),
         ("crisis", "battery"): (
             (Requirement("budget_mb", low=0), Requirement("battery_wh", low=0.001), Requirement("sessions_per_day", low=0),
@@ -293,12 +289,12 @@ MODEL = register(Model(
              Requirement("memory_gbps", low=0.001),
              *(Requirement(f"{p}_{unit}", low=1e-6) for p in ("cpu", "gpu", "npu") for unit in ("tflops", "w"))),
             (Requirement("processor", choices=("cpu", "gpu", "npu")),),
-            frozenset({"battery_pct_per_day", "session_wh", "session_s", "drain_ratio"}),
+            FRONTIER.variant("crisis", "battery"),
         ),
         ("crisis", "sram"): (
             (Requirement("sram_kb", low=1), Requirement("flash_kb", low=1)),
             (),
-            frozenset({"sram_kb", "sram_budget_kb", "flash_kb", "flash_budget_kb", "fits_sram"}),
+            FRONTIER.variant("crisis", "sram"),
         ),
     },
     peek=peek,

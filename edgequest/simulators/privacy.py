@@ -24,6 +24,7 @@ import numpy as np
 from edgequest.engine import fedavg, privacy
 from edgequest.simulators import fleet
 from edgequest.simulators.base import Model, Peek, Requirement
+from edgequest.simulators.metrics import PRIVACY
 from edgequest.simulators.registry import register
 
 if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
@@ -184,16 +185,12 @@ MODEL = register(Model(
         Requirement("rounds", low=1, high=150),
         Requirement("local_epochs", low=1, high=20),
     ),
-    metrics=frozenset({
-        "epsilon", "epsilon_target", "delta", "noise_multiplier", "sampling_rate", "accuracy", "target_accuracy",
-        "rounds_to_target", "compute_to_target.client_epochs", "compute_to_target.gflops", "compute_to_target.rounds",
-        "clipped_fraction", "gb_transferred", "payload_mb",
-    }),
+    metrics=PRIVACY.scalars,
     truths={"noise_raises_compute": truth_noise_raises_compute},
     variants={
         ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5)), (),
-                             frozenset({"rare_recall"})),
-        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
+                             PRIVACY.variant("data", "cities")),
+        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), PRIVACY.variant("data", "synthetic")),
     },
     peek=peek,
     reads_earlier=True,
