@@ -12,13 +12,15 @@ from functools import partial
 from pathlib import Path
 from typing import Mapping
 
+from textual import on
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
 from edgequest.campaign.schema import Mission
 from edgequest.errors import EdgeQuestError
 from edgequest.tui.actions import bindings
-from edgequest.tui.screens.base import MIN_HEIGHT, MIN_WIDTH
+from edgequest.tui.screens.base import MIN_HEIGHT, MIN_WIDTH, EdgeScreen
 from edgequest.tui.screens.title import TitleScreen
 
 
@@ -148,6 +150,7 @@ class EdgeQuestApp(App[int]):
 
         game = self.session.game
         number = game.current_part
+        screen: Screen
         if number is None:
             screen = LedgerScreen()
         else:
@@ -169,6 +172,20 @@ class EdgeQuestApp(App[int]):
     def back_to_tracks(self) -> None:
         if len(self.screen_stack) > 1 and not isinstance(self.screen, TitleScreen):
             self.pop_screen()
+
+    # ------------------------------------------------------------------ what the screens ask
+
+    @on(EdgeScreen.StepDone)
+    def _step_done(self) -> None:
+        self.show_current()
+
+    @on(EdgeScreen.TracksWanted)
+    def _tracks_wanted(self) -> None:
+        self.back_to_tracks()
+
+    @on(EdgeScreen.TrackChosen)
+    def _track_chosen(self, message: EdgeScreen.TrackChosen) -> None:
+        self.open_track(message.track_id)
 
     # ------------------------------------------------------------------ app actions
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,6 +18,9 @@ from edgequest.tui.actions import ACTIONS
 from edgequest.tui.screens.base import EdgeModal
 from edgequest.tui.widgets.keybar import KeyBar
 
+if TYPE_CHECKING:
+    from edgequest.game.play import RunOutcome
+
 _CLOSE = Binding("escape", "close", "Cancel", id="dialog.cancel", tooltip="Close this without doing anything.")
 
 
@@ -26,7 +29,7 @@ class CommitScreen(EdgeModal):
 
     BINDINGS = [_CLOSE]
 
-    def __init__(self, part: Part, outcomes: Sequence[Any]):
+    def __init__(self, part: Part, outcomes: Sequence[RunOutcome]):
         super().__init__()
         self.part = part
         self.outcomes = list(outcomes)

@@ -116,7 +116,4 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
             self.notify_error(exc)
             return
         self.notify(f"Track complete: {self.session.game.total_points():.1f} of 100.", title="Ledger submitted")
-        self.edge_app.show_current()
-
-    def action_tracks(self) -> None:
-        self.edge_app.back_to_tracks()
+        self.post_message(self.StepDone())
