@@ -71,8 +71,12 @@ class EdgeQuestApp(App[int]):
         seed: int | None = None,
         track: str | None = None,
         session=None,
+        keymap: Mapping[str, str] | None = None,
     ):
         super().__init__()
+        self.keymap = dict(keymap or {})  # the player's keys by action id (tui/actions.py)
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self.campaign = dict(campaign)
         self.save_dir = Path(save_dir)
         self.player = player
@@ -195,7 +199,7 @@ class EdgeQuestApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        self.push_screen(HelpScreen(self.screen))
+        self.push_screen(HelpScreen(self.screen, self.keymap))
 
     async def action_quit(self) -> None:
         self.exit(0)

@@ -28,6 +28,7 @@ def launch(
     """Play EdgeQuest in this terminal; return the exit status."""
     from edgequest.campaign import load_campaign
     from edgequest.saves.store import check_player, default_player, default_save_dir
+    from edgequest.tui.actions import read_keymap
 
     player = check_player(player if player is not None else default_player())
     folder = Path(save_dir) if save_dir is not None else default_save_dir()
@@ -36,6 +37,7 @@ def launch(
         raise EdgeQuestError("no mission files found: the campaign has no tracks to play")
     if track is not None and track not in campaign:
         raise EdgeQuestError(f"--track {track!r} is not a track; expected one of {', '.join(campaign)}")
+    keymap = read_keymap()  # a bad keymap file stops here, with its reason, before the screen is taken
     session = None
     if track is not None:
         from edgequest.session import Session
@@ -46,7 +48,7 @@ def launch(
 
     from edgequest.tui.app import EdgeQuestApp
 
-    app = EdgeQuestApp(campaign, folder, player, seed=seed, track=track, session=session)
+    app = EdgeQuestApp(campaign, folder, player, seed=seed, track=track, session=session, keymap=keymap)
     restore = install_hangup_handler(save_and_release(lambda: app.session))
     try:
         status = app.run()
