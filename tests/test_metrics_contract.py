@@ -10,7 +10,7 @@ metric in a model, in the contract or in an instrument fails here.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
@@ -33,7 +33,7 @@ def published(metrics: Mapping[str, Any]) -> set[str]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def real_runs() -> tuple[tuple[str, Any, Mapping[str, Any]], ...]:
     """(label, part, metrics) of one default run of every part of every real mission."""
     runs = []

@@ -1,9 +1,10 @@
 """Stand-in part models and four stand-in tracks for the terminal front end's tests.
 
 They produce the metrics the real models publish (the names and shapes of the models'
-contract, ``edgequest/simulators/metrics.py``, checked below), from simple closed forms, so the screens, instruments and snapshots are tested apart from the
-engine's numbers: a retuned mission must not break a screenshot. The tests at the bottom
-check the stand-ins themselves and every instrument on them.
+contract, ``edgequest/simulators/metrics.py``, checked below), from simple closed forms,
+so the screens, instruments and snapshots are tested apart from the engine's numbers: a
+retuned mission must not break a screenshot. The tests at the bottom check the stand-ins
+themselves and every instrument on them.
 """
 
 from __future__ import annotations

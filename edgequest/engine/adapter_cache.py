@@ -116,7 +116,7 @@ def _check_precision(name: str, precision: object) -> float:
         raise ValueError(
             f"{name}: got {precision!r}; accepted: {', '.join(PRECISION_BYTES)}"
         )
-    return PRECISION_BYTES[precision]
+    return PRECISION_BYTES[str(precision)]
 
 
 def _check_popularity(popularity: object) -> tuple[np.ndarray, float, bool]:

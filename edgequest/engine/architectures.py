@@ -22,6 +22,7 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from functools import cached_property, lru_cache
 import numpy as np
 
@@ -202,7 +203,7 @@ class Architecture:
         layers = self.layers
 
         def col(attr: str, dtype: type = np.int64) -> np.ndarray:
-            arr = np.array([getattr(layer, attr) for layer in layers], dtype=dtype)
+            arr: np.ndarray = np.array([getattr(layer, attr) for layer in layers], dtype=dtype)
             arr.flags.writeable = False
             return arr
 
@@ -270,8 +271,8 @@ class _Builder:
         self.block_names.append(name)
         return len(self.block_names) - 1
 
-    def add(self, **fields: object) -> Layer:
-        layer = Layer(**fields)  # type: ignore[arg-type]
+    def add(self, **fields: Any) -> Layer:
+        layer = Layer(**fields)
         self.layers.append(layer)
         return layer
 

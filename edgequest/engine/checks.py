@@ -16,7 +16,7 @@ from typing import TypeGuard, TypeVar
 
 import numpy as np
 
-_Choice = TypeVar("_Choice", bound=str)
+_Choice = TypeVar("_Choice")
 
 
 def is_int(value: object) -> TypeGuard[int | np.integer]:
@@ -77,11 +77,10 @@ def check_number(
     return number
 
 
-def check_choice(name: str, value: object, accepted: Sequence[_Choice]) -> _Choice:
+def check_choice(name: str, value: _Choice, accepted: Sequence[str]) -> _Choice:
     """``value`` when it is one of ``accepted`` (the option names a model knows)."""
-    for choice in accepted:
-        if isinstance(value, str) and value == choice:
-            return choice
+    if isinstance(value, str) and value in accepted:
+        return value
     raise ValueError(f"{name}: got {value!r}; accepted: {', '.join(accepted)}")
 
 

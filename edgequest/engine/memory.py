@@ -227,11 +227,11 @@ def supported_methods(arch: Architecture) -> tuple[str, ...]:
 
 def _check_weight_bytes(value: object) -> float:
     # 0.5 B is a 4-bit base, as QLoRA stores it (Dettmers et al., 2023: NF4 frozen weights).
-    if isinstance(value, bool) or value not in (0.5, 1, 2, 4):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value not in (0.5, 1, 2, 4):
         raise ValueError(
             f"frozen_weight_bytes: got {value!r}; accepted: 0.5 (4-bit), 1 (int8), 2 (16-bit) or 4 (fp32)"
         )
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def _check_arch(arch: object) -> Architecture:

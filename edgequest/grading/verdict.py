@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from edgequest import __version__
-from edgequest.campaign.schema import Mission, Part
+from edgequest.campaign.schema import Part
 from edgequest.errors import EdgeQuestError, MissionError, SaveError
 from edgequest.game import scoring
 from edgequest.game.play import Game, Phase, RunOutcome
@@ -273,7 +273,7 @@ def _part_grade(game: Game, part: Part, problem: str | None, detail: bool) -> Pa
     if problem is None and phase in (Phase.REFLECT, Phase.DONE):
         reveal = game.reveal(number)
         lock.update(truth=_plain(reveal.truth), closeness=round(reveal.closeness, 4))
-    base = dict(
+    base: dict[str, Any] = dict(
         number=number, title=part.title, phase=phase.value, budget=part.budget, runs=runs,
         metric_name=part.optimise.metric, metric_goal=part.optimise.goal, lock=lock,
         stakeholder=part.stakeholder, reflection=rec.reflection if rec else None,

@@ -91,8 +91,8 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def parse_time(text: str) -> _dt.datetime | None:
-    """An ISO 8601 time with a UTC offset, or None when ``text`` is not one."""
+def parse_time(text: object) -> _dt.datetime | None:
+    """An ISO 8601 time with a UTC offset, or None when ``text`` is not one (or not text)."""
     if not isinstance(text, str) or len(text) > 40:
         return None
     try:

@@ -24,7 +24,9 @@ class Peek:
 
 
 PeekFn = Callable[["Part", Mapping[str, "Scalar"], Mapping[str, Any]], "list[Peek]"]
-Simulate = Callable[["Part", Mapping[str, "Scalar"], np.random.Generator], Metrics]
+# (part, controls, rng) -> metrics; a model that ``reads_earlier`` also takes ``earlier=``
+# (the metrics of earlier parts' committed designs), so the arguments are not pinned here.
+Simulate = Callable[..., Metrics]
 Truth = Callable[["Part", np.random.Generator], "Scalar"]
 
 

@@ -10,7 +10,7 @@ participating device, with the track's payload (the whole model or an adapter).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping, cast
 
 import numpy as np
 
@@ -56,7 +56,9 @@ def run_rounds(part: Part, controls: Mapping[str, Scalar], rng: np.random.Genera
         world(part),
         rounds=int(controls["rounds"]), clients=int(controls["clients"]),
         local_epochs=int(controls["local_epochs"]), reliability=float(controls.get("reliability", 1.0)),
-        selection=str(controls.get("selection", "random")), lr=float(part.param("lr")),
+        # The mission check held the control to the model's choices (Requirement below).
+        selection=cast(Literal["random", "reliable", "overselect"], str(controls.get("selection", "random"))),
+        lr=float(part.param("lr")),
         batch_size=int(part.param("batch_size")), rng=rng, **dp,
     )
 
@@ -125,7 +127,8 @@ def simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generato
 def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, payload_mb: float,
                      payload_source: str) -> dict[str, Any]:
     result = gossip.run_gossip(
-        world(part), rounds=int(controls["rounds"]), mode=str(controls["mode"]),
+        world(part), rounds=int(controls["rounds"]),
+        mode=cast(Literal["gossip", "local"], str(controls["mode"])),  # held to the model's choices, as above
         local_steps=int(controls["local_steps"]), lr=float(part.param("lr")),
         model_bytes=payload_mb * 1e6, ble_mbps=float(part.param("ble_mbps")),
         nj_per_bit=float(part.param("nj_per_bit")), sync_interval_s=float(controls["sync_interval_s"]),

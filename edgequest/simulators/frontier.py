@@ -36,7 +36,7 @@ MB = 1e6
 
 
 def _arch(part: Part):
-    name = part.param("architecture")
+    name = str(part.param("architecture"))
     size = int(part.param("input_size"))
     if name == "llama3-70b":
         return get_architecture(name, seq_len=size)
@@ -148,7 +148,7 @@ def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[s
     rate = float(part.param(f"{processor}_tflops")) * 1e12
     power = float(part.param(f"{processor}_w"))
     bandwidth = float(part.param("memory_gbps")) * 1e9
-    common = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth)
+    common: dict[str, Any] = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth)
     samples = int(part.param("samples_per_session"))
     session = energy.adaptation_energy(
         arch, method=str(controls["method"]), samples=samples, epochs=int(part.param("epochs_per_session")),

@@ -107,7 +107,7 @@ def truth_noise_raises_compute(part: Part, rng: np.random.Generator) -> str:
     accuracy the noiseless run reaches when the target is beyond it; a noisy run that
     never gets there needs more compute than any budget.
     """
-    controls = {
+    controls: dict[str, Scalar] = {
         "rounds": int(part.param("lock_rounds")), "clients": int(part.param("lock_clients")),
         "local_epochs": int(part.param("lock_epochs")), "clip": float(part.param("lock_clip")),
         "aggregation": "central", "epsilon": float(part.param("lock_epsilon")),

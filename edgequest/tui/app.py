@@ -15,6 +15,7 @@ from typing import Mapping
 from textual import on
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from edgequest.campaign.schema import Mission
@@ -30,11 +31,11 @@ class GameCommands(Provider):
     def _commands(self):
         screen = self.screen
         seen = set()
-        for key, active in screen.active_bindings.items():
+        for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.id in seen or not active.enabled:
                 continue
-            if binding.id is None or not binding.id.split(".")[0] in (
+            if binding.id is None or binding.id.split(".")[0] not in (
                 "title", "briefing", "lock", "bench", "reveal", "text", "nav", "app", "done"
             ):
                 continue
@@ -85,9 +86,10 @@ class EdgeQuestApp(App[int]):
         self._initial_track = track
         self.notices: list[str] = []  # every notice shown, newest last (tests read it)
 
-    def notify(self, message: str, *args, **kwargs) -> None:  # type: ignore[override]
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
         self.notices.append(message)
-        super().notify(message, *args, **kwargs)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_default_screen(self) -> TitleScreen:
         return TitleScreen()

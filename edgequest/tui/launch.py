@@ -10,11 +10,14 @@ without writing to the terminal, which may be gone.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from edgequest.errors import EdgeQuestError
 from edgequest.saves.hangup import install_hangup_handler
 from edgequest.saves.store import prepare_save_dir
+
+if TYPE_CHECKING:
+    from edgequest.session import Session
 
 
 def launch(
@@ -59,13 +62,13 @@ def launch(
     return int(status or 0)
 
 
-def save_and_release(current_session: Callable[[], object]) -> Callable[[], None]:
+def save_and_release(current_session: Callable[[], Session | None]) -> Callable[[], None]:
     """What a hang-up must do: write the current session's save and let the lock go."""
 
     def save_now() -> None:
         session = current_session()
         if session is not None:
-            session.save()  # type: ignore[attr-defined]
-            session.close()  # type: ignore[attr-defined]
+            session.save()
+            session.close()
 
     return save_now

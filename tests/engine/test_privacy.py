@@ -215,7 +215,7 @@ def test_report_is_frozen_and_consistent() -> None:
         500 * rdp(0.02, 1.3, [report.optimal_order])[0]
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
-        report.epsilon = 0.0  # type: ignore[misc]
+        report.epsilon = 0.0  # type: ignore[misc]  # writing to a frozen result must fail
 
 
 # ---------------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def help_markdown(screen: Screen, keymap: Mapping[str, str] | None = None) -> st
     seen = set()
     for node in [screen, *screen.query("*")]:
         for binding in getattr(node, "BINDINGS", []):
-            if not isinstance(binding, Binding) or binding.id in seen or not binding.description:
+            if not isinstance(binding, Binding) or binding.id is None or binding.id in seen or not binding.description:
                 continue
             seen.add(binding.id)
             key = keymap[binding.id].replace(",", " / ") if binding.id in keymap else (

@@ -305,7 +305,7 @@ the run you stand by: that reveals the Lock's truth.
         self._refresh_results()
         left = self.game.runs_left(self.number)
         if left == 0:
-            self.notify(f"That was your last run: commit the design you stand by (c).", severity="warning")
+            self.notify("That was your last run: commit the design you stand by (c).", severity="warning")
 
     @on(RunFailed)
     def _run_failed(self, message: RunFailed) -> None:
