@@ -46,6 +46,21 @@ class Contract:
         return self.scalars | self.series | frozenset().union(*self.variants.values())
 
 
+# What the two fleet models share: part 3 runs part 2's fleet with differential privacy.
+_FLEET_DATA = {
+    ("data", "cities"): frozenset({
+        "rare_recall",
+    }),
+    ("data", "synthetic"): frozenset(),
+}
+_FLEET_SERIES = frozenset({
+    "curve",  # [{"round", "gb", "accuracy"}, ...], one point per round
+    "payload_source",  # text: where the payload's size came from
+})
+_FLEET_OPTIONAL = frozenset({
+    "rare_recall",  # only where the part's fleet has a rare class (rare_prior > 0)
+})
+
 FRONTIER = Contract(
     "frontier",
     scalars=frozenset({
@@ -100,10 +115,7 @@ FLEET = Contract(
         "payload_mb",
     }),
     variants=MappingProxyType({
-        ("data", "cities"): frozenset({
-            "rare_recall",
-        }),
-        ("data", "synthetic"): frozenset(),
+        **_FLEET_DATA,
         ("protocol", "fedavg"): frozenset({
             "reliability",
             "data_cap_gb",
@@ -124,13 +136,8 @@ FLEET = Contract(
             "learning_hours",
         }),
     }),
-    series=frozenset({
-        "curve",  # [{"round", "gb", "accuracy"}, ...], one point per round
-        "payload_source",  # text: where the payload's size came from
-    }),
-    optional=frozenset({
-        "rare_recall",  # only where the part's fleet has a rare class (rare_prior > 0)
-    }),
+    series=_FLEET_SERIES,
+    optional=_FLEET_OPTIONAL,
 )
 
 PRIVACY = Contract(
@@ -151,19 +158,9 @@ PRIVACY = Contract(
         "gb_transferred",
         "payload_mb",
     }),
-    variants=MappingProxyType({
-        ("data", "cities"): frozenset({
-            "rare_recall",
-        }),
-        ("data", "synthetic"): frozenset(),
-    }),
-    series=frozenset({
-        "curve",  # [{"round", "gb", "accuracy"}, ...], one point per round
-        "payload_source",  # text: where the payload's size came from
-    }),
-    optional=frozenset({
-        "rare_recall",  # only where the part's fleet has a rare class (rare_prior > 0)
-    }),
+    variants=MappingProxyType(_FLEET_DATA),
+    series=_FLEET_SERIES,
+    optional=_FLEET_OPTIONAL,
 )
 
 CONTRACTS: Mapping[str, Contract] = MappingProxyType({c.model: c for c in (FRONTIER, FLEET, PRIVACY)})
