@@ -25,7 +25,6 @@ import fcntl
 import os
 import pty
 import re
-import shlex
 import signal
 import statistics
 import struct

@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -178,7 +178,7 @@ Bare().run()
 """
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bare_textual(repeats: int) -> tuple[tuple[float, ...], float]:
     """(seconds to the first screen for each start, resident MiB) of a minimal Textual app.
 
@@ -343,7 +343,7 @@ def _grade_folder(jobs: int) -> Callable[[], object]:
     return grade
 
 
-@lru_cache(maxsize=None)
+@cache
 def _folder_timings(jobs: int, repeats: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Wall seconds grading the folder with ``jobs`` processes and with one, taken in turns.
 
@@ -383,13 +383,13 @@ def bench_modules() -> list[str]:
     return sorted(p.stem for p in BENCH.glob("bench_*.py"))
 
 
-def _returned(function: Callable[[], object]) -> float:
+def _returned(function: Callable[[], float]) -> float:
     """A measure that returns its own value (the TUI's), read even when it reports a miss.
 
     The TUI bench raises AssertionError over budget; its message starts with the value.
     """
     try:
-        return float(function())  # type: ignore[arg-type]
+        return float(function())
     except AssertionError as exc:
         found = re.search(r"\d+(?:\.\d+)?", str(exc))
         if not found:
@@ -397,7 +397,7 @@ def _returned(function: Callable[[], object]) -> float:
         return float(found.group())
 
 
-def _values(function: Callable[[], object], full: int, quick: int, warmups: int = 1) -> Callable[[Settings], list[float]]:
+def _values(function: Callable[[], float], full: int, quick: int, warmups: int = 1) -> Callable[[Settings], list[float]]:
     def measure(settings: Settings) -> list[float]:
         for _ in range(warmups):
             _returned(function)

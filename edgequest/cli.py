@@ -12,17 +12,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from edgequest import __version__, jsonplain
 from edgequest.errors import EdgeQuestError
-
-# numpy's BLAS thread pool fights other processes on a shared lab server (a part-2 run went
-# from 140 to 229 ms median when another process held a core). The simulations multiply
-# small matrices, so one thread per process is as fast alone and far steadier when shared.
-# Set before numpy is first imported; a value the user set is kept.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -32,7 +25,7 @@ EXIT_INTERRUPTED = 130
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit status 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -147,7 +140,22 @@ def _add_play_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", default=None, help=argparse.SUPPRESS)
 
 
+def pin_blas_threads() -> None:
+    """One BLAS thread per process, unless the user chose otherwise.
+
+    numpy's BLAS thread pool fights other processes on a shared lab server (a part-2 run
+    went from 140 to 229 ms median when another process held a core). The simulations
+    multiply small matrices, so one thread per process is as fast alone and far steadier
+    when shared. It only works before numpy is first imported, so the command does it
+    first thing; importing this module imports neither numpy nor anything that does
+    (``tests/test_cli.py`` checks), and sets nothing.
+    """
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    pin_blas_threads()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

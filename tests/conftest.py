@@ -48,3 +48,9 @@ def toy_mission(toy_path):
     from edgequest.campaign import load_mission
 
     return load_mission(toy_path)
+
+
+@pytest.fixture(autouse=True)
+def no_player_config(monkeypatch, tmp_path_factory):
+    """The tester's own keymap (``~/.config/edgequest/keys.toml``) stays out of the tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config"))

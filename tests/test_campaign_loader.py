@@ -38,9 +38,9 @@ def test_valid_mission_loads_typed_and_immutable(toy_mission):
     assert part.params["scale"].assumption
     assert len(toy_mission.sha256) == 64
     with pytest.raises(TypeError):
-        part.params["scale"] = None  # type: ignore[index]
+        part.params["scale"] = None  # type: ignore[index]  # a read-only mapping must refuse
     with pytest.raises(AttributeError):
-        part.budget = 5  # type: ignore[misc]
+        part.budget = 5  # type: ignore[misc]  # a frozen part must refuse
 
 
 def test_misspelled_key_is_rejected_with_its_path(toy_data):

@@ -144,10 +144,12 @@ def test_missions_check_reports_a_typo_and_a_wrong_type_with_key_paths(tmp_path)
 
 
 def test_the_command_pins_numpy_to_one_thread_unless_told_otherwise():
-    code = "import edgequest.cli, numpy, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    # Importing the command sets nothing and loads no numpy; running it pins before numpy loads.
+    code = ("import os, sys, edgequest.cli as cli; before = ('numpy' in sys.modules, os.environ.get('OMP_NUM_THREADS'));"
+            " cli.main(['missions', 'list']); print(before, os.environ['OPENBLAS_NUM_THREADS'])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin"})
-    assert done.stdout.strip() == "1"
+    assert done.stdout.strip().splitlines()[-1] == "(False, None) 1"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "2"})
-    assert done.stdout.strip() == "2"
+    assert done.stdout.strip().splitlines()[-1] == "(False, None) 2"

@@ -18,7 +18,7 @@ from edgequest.grading.histogram import draw_histograms, metric_bins, score_bins
 from edgequest.grading.lateness import LatePolicy, late_policy
 from edgequest.grading.library import MissionLibrary
 from edgequest.grading.verdict import NOT_GRADABLE, grade_file
-from edgequest.saves.store import SaveData, SaveSlot
+from edgequest.saves.store import SaveData
 from tests.conftest import FIXTURES
 
 LIBRARY = MissionLibrary(FIXTURES)

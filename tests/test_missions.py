@@ -123,7 +123,7 @@ def test_the_schema_guide_lists_every_model_requirement():
             continue
         assert f"### `{name}`" in guide
         requirements = list(model.params) + list(model.controls)
-        for params, controls, metrics in model.variants.values():
+        for params, controls, _metrics in model.variants.values():
             requirements += list(params) + list(controls)
         for req in requirements:
             assert f"`{req.name}`" in guide, f"missions/README.md does not document {name}.{req.name}"

@@ -93,7 +93,7 @@ def test_the_html_report_of_a_golden_save_has_every_part_its_charts_designs_and_
     # the score is the one the player saw while playing, recomputed by replay
     facts = EXPECTED[FINISHED]
     assert f"{facts['total']:.1f} of 100" in text
-    for number, points in facts["parts"].items():
+    for points in facts["parts"].values():
         assert f"{points:.1f} of 100 points" in text
     # charts: inline SVG, one per instrument of each part, well-formed and self-contained
     svgs = re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
@@ -140,7 +140,7 @@ def test_an_unfinished_save_reports_what_was_played():
     report = build_report(GOLDEN / UNFINISHED)
     page, markdown = to_html(report), to_markdown(report)
     save = raw_save(UNFINISHED)
-    for number, rec in save["record"]["parts"].items():
+    for rec in save["record"]["parts"].values():
         if rec.get("reflection"):
             assert html.escape(rec["reflection"]) in page
     assert "No design committed yet." in page and "No design committed yet." in markdown

@@ -8,7 +8,6 @@ they exist it runs the same launcher on the stand-in tracks. Skipped without tmu
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess

@@ -1,9 +1,10 @@
 """Stand-in part models and four stand-in tracks for the terminal front end's tests.
 
-They produce the metrics the real models publish (names from the models' contract), from
-simple closed forms, so the screens, instruments and snapshots are tested apart from the
-engine's numbers: a retuned mission must not break a screenshot. The tests at the bottom
-check the stand-ins themselves and every instrument on them.
+They produce the metrics the real models publish (the names and shapes of the models'
+contract, ``edgequest/simulators/metrics.py``, checked below), from simple closed forms,
+so the screens, instruments and snapshots are tested apart from the engine's numbers: a
+retuned mission must not break a screenshot. The tests at the bottom check the stand-ins
+themselves and every instrument on them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from edgequest.campaign import load_mission_bytes
 from edgequest.simulators import registry
 from edgequest.simulators.base import Model, Peek, Requirement
+from edgequest.simulators.metrics import CONTRACTS, FLEET, FRONTIER, PRIVACY
 
 # ------------------------------------------------------------------ models
 
@@ -76,8 +78,10 @@ def _privacy(part, c, rng):
     curve = [{"round": r, "gb": r * 0.01, "accuracy": acc * (1 - math.exp(-r / (10 + 8 * sigma)))}
              for r in range(0, 101, 5)]
     reached = [p["round"] for p in curve if p["accuracy"] >= target]
+    spent = ({"rounds": reached[0], "client_epochs": reached[0] * 1000, "gflops": reached[0] * 0.5} if reached
+             else {"rounds": None, "client_epochs": None, "gflops": None})
     return {"epsilon": eps, "delta": 1e-5, "noise_multiplier": sigma, "accuracy": curve[-1]["accuracy"],
-            "target_accuracy": target, "compute_to_target": (reached[0] * 1000 if reached else None), "curve": curve}
+            "target_accuracy": target, "compute_to_target": spent, "curve": curve}
 
 
 def _peek(title, formula):
@@ -92,8 +96,7 @@ FAKE_MODELS = {
         "frontier", _frontier,
         params=(Requirement("base_mb", low=0), Requirement("budget_mb", low=0), Requirement("crisis", kind="text")),
         controls=(Requirement("method", choices=("full", "last_k", "lora", "tinytl")), Requirement("rank", low=1)),
-        metrics=frozenset({"memory_mb.total", "accuracy", "fits", "battery_pct_per_day", "sram_kb",
-                           "added_latency_ms"}),
+        metrics=FRONTIER.names(),
         truths={"min_training_mb": lambda part, rng: 3.1 * float(part.param("base_mb"))},
         peek=_peek("Training memory", "M_train = W + G + O + A"),
     ),
@@ -102,7 +105,7 @@ FAKE_MODELS = {
         params=(Requirement("data_cap_gb", low=0), Requirement("crisis", kind="text")),
         controls=(Requirement("local_epochs", low=1), Requirement("clients", low=1),
                   Requirement("reliability", low=0, high=1), Requirement("rounds", low=1)),
-        metrics=frozenset({"accuracy", "gb_transferred", "radio_mw"}),
+        metrics=FLEET.names(),
         truths={"more_rounds_help": lambda part, rng: "no"},
         peek=_peek("FedAvg", "w ← Σ (n_k/n) w_k"),
     ),
@@ -111,7 +114,7 @@ FAKE_MODELS = {
         params=(Requirement("crisis", kind="text"),),
         controls=(Requirement("epsilon", low=0), Requirement("clip", low=0),
                   Requirement("aggregation", choices=("local", "central"))),
-        metrics=frozenset({"epsilon", "accuracy"}),
+        metrics=PRIVACY.names(),
         truths={"noise_compute": lambda part, rng: "increase"},
         peek=_peek("Gaussian mechanism", "σ = √(2 ln(1.25/δ)) Δ/ε"),
     ),
@@ -413,3 +416,14 @@ def test_fake_missions_load_and_every_instrument_draws(fake_models):
                 assert len(text.splitlines()) == 14
                 assert instrument.caption(part, views)
     assert seen == {"memory", "frontier", "cache", "battery", "sram", "fleet", "ble", "privacy", "convergence"}
+
+
+def test_the_stand_ins_write_only_names_of_the_real_contract(fake_models):
+    from edgequest.game.play import simulate_design
+
+    for mission in fake_campaign().values():
+        for part in mission.parts:
+            metrics = simulate_design(part, {}, seed=1).metrics
+            names = {f"{k}.{inner}" for k, v in metrics.items() if isinstance(v, dict) for inner in v}
+            names |= {k for k, v in metrics.items() if not isinstance(v, dict)}
+            assert names <= CONTRACTS[part.model].names(), (mission.id, part.number, names - CONTRACTS[part.model].names())

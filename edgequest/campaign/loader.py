@@ -13,7 +13,7 @@ import math
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,6 +38,9 @@ from edgequest.campaign.schema import (
     frozen_mapping,
 )
 from edgequest.errors import ControlError, MissionError
+from edgequest.simulators.registry import models
+
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = 1
 MAX_MISSION_BYTES = 1_000_000
@@ -121,7 +124,13 @@ def load_campaign(folder: Path | None = None) -> dict[str, Mission]:
 
 
 class _Reader:
-    """Walks one TOML table, collecting problems instead of stopping at the first."""
+    """Walks one TOML table, collecting problems instead of stopping at the first.
+
+    Its accessors return the checked value, or None once they recorded a problem; the
+    caller builds its object only when no problem was recorded, so the values it uses are
+    the checked ones. That is why they are typed ``Any``: the check, not the annotation,
+    is what guarantees them.
+    """
 
     def __init__(self, file: str, table: Any, path: str, problems: list[str] | None = None):
         self.file = file
@@ -155,7 +164,7 @@ class _Reader:
             return None
         return value
 
-    def text(self, key: str, default: Any = ..., *, short: bool = False) -> str | None:
+    def text(self, key: str, default: Any = ..., *, short: bool = False) -> Any:
         limit = 200 if short else 4000
         value = self.get(
             key,
@@ -166,7 +175,7 @@ class _Reader:
         return reflow(value) if isinstance(value, str) else value
 
     def number(self, key: str, default: Any = ..., *, low: float = -math.inf, high: float = math.inf,
-               integer: bool = False) -> float | None:
+               integer: bool = False) -> Any:
         kind = "an integer" if integer else "a number"
         bounds = _bounds(low, high)
         return self.get(
@@ -176,7 +185,7 @@ class _Reader:
             default,
         )
 
-    def choice(self, key: str, options: Iterable[str], default: Any = ...) -> str | None:
+    def choice(self, key: str, options: Iterable[str], default: Any = ...) -> Any:
         options = tuple(options)
         return self.get(key, "one of " + ", ".join(options), lambda v: v in options, default)
 
@@ -229,7 +238,7 @@ def _read_mission(r: _Reader, name: str, sha256: str) -> Mission | None:
     if parts and numbers != list(range(1, len(parts) + 1)):
         r.problem("parts", "parts numbered 1, 2, 3, ... in order", numbers)
     r.finish()
-    if r.problems:
+    if r.problems or device_name is None:
         return None
     return Mission(
         id=track_id,
@@ -240,7 +249,7 @@ def _read_mission(r: _Reader, name: str, sha256: str) -> Mission | None:
         ledger_prompt=ledger_prompt,
         device_name=device_name,
         device=frozen_mapping(device),
-        parts=tuple(replace(p, track=track_id) for p in parts if p is not None),
+        parts=tuple(replace(p, track=track_id) for p in parts if p is not None),  # all of them: there were no problems
         schema_version=int(version),
         source_path=name,
         sha256=sha256,
@@ -314,7 +323,7 @@ def _read_control(r: _Reader) -> Control | None:
         else:
             r.get("default", "a number", lambda v: True)
     r.finish()
-    if None in (name, label, kind, help_text, default):
+    if default is None or None in (name, label, kind, help_text):
         return None
     return Control(
         name=name, label=label, kind=kind, default=default, help=help_text, unit=unit,
@@ -423,12 +432,13 @@ def _read_part(r: _Reader, mission_spec_scoring: str = "strict") -> Part | None:
     r.finish()
     parsed = (number, title, model, briefing, objective, budget, stakeholder, reflect_prompt,
               lock, optimise)
-    if None in parsed or None in controls or None in spec:
+    read_controls, read_spec = _every(controls), _every(spec)
+    if None in parsed or lock is None or optimise is None or read_controls is None or read_spec is None:
         return None
     part = Part(
         number=int(number), title=title, model=model, briefing=briefing, objective=objective,
         budget=int(budget), stakeholder=stakeholder, reflect_prompt=reflect_prompt, lock=lock,
-        params=frozen_mapping(params), controls=tuple(controls), spec=tuple(spec),
+        params=frozen_mapping(params), controls=read_controls, spec=read_spec,
         optimise=optimise, weights=weights, spec_scoring=spec_scoring or mission_spec_scoring,
     )
     _check_against_model(r, part)
@@ -436,9 +446,11 @@ def _read_part(r: _Reader, mission_spec_scoring: str = "strict") -> Part | None:
 
 
 def _check_against_model(r: _Reader, part: Part) -> None:
-    """Cross-check a part with the engine model it names: params, controls, metrics, truth."""
-    from edgequest.simulators.registry import models  # the one place a file meets the engine
+    """Cross-check a part with the engine model it names: params, controls, metrics, truth.
 
+    The one place a file meets the engine. The simulators know the mission's types for
+    type checking only, so this import runs one way (see docs/architecture.md).
+    """
     known = models()
     model = known.get(part.model)
     if model is None:
@@ -449,6 +461,12 @@ def _check_against_model(r: _Reader, part: Part) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _every(items: list[_T | None]) -> tuple[_T, ...] | None:
+    """All the items, or None when one of them could not be read."""
+    present = tuple(item for item in items if item is not None)
+    return present if len(present) == len(items) else None
 
 
 def reflow(text: str) -> str:

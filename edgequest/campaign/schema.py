@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping, Union
+from typing import Mapping
 
 from edgequest.errors import ControlError
 
-Scalar = Union[int, float, str]
+Scalar = int | float | str
 
 CONTROL_KINDS = ("choice", "int", "float")
 LOCK_KINDS = ("number", "choice")
@@ -151,9 +151,9 @@ class Lock:
             )
         accepted = f"a number from {_fmt(self.min)} to {_fmt(self.max)} {self.unit}".rstrip()
         try:
-            if isinstance(raw, bool):
+            if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
                 raise ValueError
-            number = float(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[arg-type]
+            number = float(raw.strip() if isinstance(raw, str) else raw)
         except (TypeError, ValueError):
             raise ControlError(f"the Lock: {_show(raw)} is not a number; expected {accepted}") from None
         assert self.min is not None and self.max is not None

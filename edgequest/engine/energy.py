@@ -32,11 +32,11 @@ battery; the policy keeps adaptation under 5% per day).
 from __future__ import annotations
 
 from dataclasses import dataclass
-import math
 
 import numpy as np
 
 from edgequest.engine.architectures import Architecture
+from edgequest.engine.checks import check_number
 from edgequest.engine.memory import (
     _check_arch,
     _check_choice as _choice,
@@ -109,21 +109,11 @@ class SessionEnergy:
 
 
 def _positive_float(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: got {value!r}; accepted: a positive finite number")
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name}: got {value!r}; accepted: a positive finite number")
-    return v
+    return check_number(name, value, 0.0, low_open=True, accepted="a positive finite number")
 
 
 def _nonnegative_float(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: got {value!r}; accepted: a finite number >= 0")
-    v = float(value)
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name}: got {value!r}; accepted: a finite number >= 0")
-    return v
+    return check_number(name, value, 0.0, accepted="a finite number >= 0")
 
 
 # --------------------------------------------------------------------------------------------

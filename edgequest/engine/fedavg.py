@@ -52,6 +52,7 @@ from typing import Literal
 import numpy as np
 
 from edgequest.engine.compression import UPDATE_FORMATS, Compressor
+from edgequest.engine.checks import check_choice as _check_choice
 from edgequest.engine.federated_data import FederatedDataset, check_generator, check_int, check_number
 from edgequest.engine.softmax_model import (
     MODEL_BYTES_PER_PARAMETER,
@@ -159,12 +160,6 @@ class FedAvgResult:
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
-
-
-def _check_choice(name: str, value: object, accepted: tuple[str, ...]) -> str:
-    if value not in accepted:
-        raise ValueError(f"{name} must be one of {', '.join(accepted)}; got {value!r}")
-    return str(value)
 
 
 # --------------------------------------------------------------------------

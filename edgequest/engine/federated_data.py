@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgequest.engine.checks import check_generator, check_int, check_number
+
 __all__ = [
     "FederatedDataset",
     "synthetic_fleet",
@@ -126,45 +128,6 @@ class FederatedDataset:
     def y_train(self) -> np.ndarray:
         """(n_train,) training labels aligned with :attr:`x_train`."""
         return self.y[self.mask]
-
-
-# --------------------------------------------------------------------------
-# argument checks, shared by the fleet engine (fedavg, gossip)
-# --------------------------------------------------------------------------
-
-
-def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    """``value`` as an int in [low, high]; ValueError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        accepted = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {accepted}, got {value!r}")
-    return int(value)
-
-
-def check_number(
-    name: str, value: object, low: float, high: float = np.inf, *,
-    low_open: bool = False, allow_inf: bool = False,
-) -> float:
-    """``value`` as a float in [low, high] ((low, high] if low_open); NaN and
-    infinities (unless allow_inf) are refused; ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if np.isnan(v) or (np.isinf(v) and not allow_inf):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if v < low or (low_open and v == low) or v > high:
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {left}{low}, {high}], got {value!r}")
-    return v
-
-
-def check_generator(rng: object) -> np.random.Generator:
-    """The caller's numpy Generator, the engine's only source of randomness."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 # --------------------------------------------------------------------------
@@ -511,8 +474,8 @@ def city_fleet(
     x_ho, y_ho, mask_ho = draw(n_holdout)
 
     if has_rare and rare_test_samples > 0:
-        weight = n_samples * city_prior[city, rare_class]
-        owner = rng.choice(n_clients, size=rare_test_samples, p=weight / weight.sum())
+        rare_weight = n_samples * city_prior[city, rare_class]
+        owner = rng.choice(n_clients, size=rare_test_samples, p=rare_weight / rare_weight.sum())
         x_rare = ((class_means[rare_class] + city_shifts[city[owner]] + offsets[owner, rare_class]
                    + feature_sd * rng.standard_normal((rare_test_samples, n_features))) * gain[owner, 0]
                   ).astype(np.float32)

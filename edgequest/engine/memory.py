@@ -51,6 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgequest.engine.architectures import Architecture, lite_residual_kernel
+from edgequest.engine.checks import check_choice as _check_choice
+from edgequest.engine.checks import check_int as _check_int
 
 METHODS: tuple[str, ...] = ("full", "last_k", "lora", "tinytl", "bias", "norm_last")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd_momentum", "adam", "adamw")
@@ -176,8 +178,8 @@ class MemoryWaterfall:
     ``activations_bytes`` is the peak activation memory of a training step, the larger of two
     phases: the tensors stored for backward (``stored_activations_bytes``, all held when
     backward starts) and the forward pass at its worst layer (what was stored before it plus
-    ``transient_bytes``, that layer's working set); ``peak_phase`` names the larger. ``inference_bytes`` is the same network's inference memory at the same batch and
-    precision (weights + peak live activations); ``amplification`` = total / inference.
+    ``transient_bytes``, that layer's working set); ``peak_phase`` names the larger. ``inference_bytes`` is the same network's inference
+    memory at the same batch and precision (weights + peak live activations); ``amplification`` = total / inference.
     """
 
     architecture: str
@@ -258,31 +260,19 @@ def supported_methods(arch: Architecture) -> tuple[str, ...]:
     return METHODS
 
 
-def _check_int(name: str, value: object, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= int(value) <= high:
-        raise ValueError(f"{name}: got {value!r}; accepted: {what}")
-    return int(value)
-
-
 def _check_weight_bytes(value: object) -> float:
     # 0.5 B is a 4-bit base, as QLoRA stores it (Dettmers et al., 2023: NF4 frozen weights).
-    if isinstance(value, bool) or value not in (0.5, 1, 2, 4):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value not in (0.5, 1, 2, 4):
         raise ValueError(
             f"frozen_weight_bytes: got {value!r}; accepted: 0.5 (4-bit), 1 (int8), 2 (16-bit) or 4 (fp32)"
         )
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def _check_arch(arch: object) -> Architecture:
     if not isinstance(arch, Architecture):
         raise ValueError(f"arch: got {type(arch).__name__}; accepted: an Architecture from get_architecture()")
     return arch
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}: got {value!r}; accepted: {', '.join(choices)}")
-    return value
 
 
 def _lora_targets(arch: Architecture, targets: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:

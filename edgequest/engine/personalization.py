@@ -47,6 +47,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from edgequest.engine.checks import is_int as _is_int
+from edgequest.engine.checks import is_real as _is_real
+
 METHODS: tuple[str, ...] = ("none", "full", "last_k", "lora", "bias", "tinytl")
 
 # Network: 16 input features -> 32 -> 32 -> 8 classes, ReLU, softmax head.
@@ -201,14 +204,6 @@ def _check_method_args(
             f"indices in 0..{n_layers - 1}"
         )
     return method, int(rank), int(layers), tuple(sorted(int(t) for t in targets))
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _is_real(x: object) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 # --------------------------------------------------------------------------- the world

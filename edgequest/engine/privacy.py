@@ -25,10 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
+
+from edgequest.engine.checks import check_number
 
 __all__ = [
     "DEFAULT_ORDERS",
@@ -92,12 +94,7 @@ class PrivacyReport:
 
 
 def _check_real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    as_float = float(value)
-    if math.isnan(as_float):
-        raise ValueError(f"{name} must be a number, got NaN")
-    return as_float
+    return check_number(name, value, allow_inf=True, accepted="a real number")
 
 
 def _check_q(q: object) -> float:

@@ -118,7 +118,7 @@ def _simulate(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generat
 
     model = model_for(part)
     if model.reads_earlier:
-        metrics = model.simulate(part, controls, rng, earlier=earlier)  # type: ignore[call-arg]
+        metrics = model.simulate(part, controls, rng, earlier=earlier)
     else:
         metrics = model.simulate(part, controls, rng)
     checks = scoring.check_spec(part, metrics)

@@ -29,7 +29,7 @@ from edgequest.grading.formats import csv_results, dumps, gradescope_results, js
 from edgequest.grading.lateness import LatePolicy, late_policy
 from edgequest.grading.library import MissionLibrary, MissionResolver
 from edgequest.grading.pool import default_jobs, grade_all
-from edgequest.grading.verdict import SaveGrade, Signing
+from edgequest.grading.verdict import SaveGrade, NO_SIGNING, Signing
 from edgequest.saves.signing import read_key
 from edgequest.saves.store import write_atomic
 
@@ -91,7 +91,7 @@ def grade_paths(
     policy: LatePolicy | None = None,
     progress: Any = None,
     exclude: Sequence[Path] = (),
-    signing: Signing = Signing(),
+    signing: Signing = NO_SIGNING,
 ) -> list[SaveGrade]:
     """Collect the saves under ``paths``, grade them (in ``jobs`` processes), add lateness and forensics."""
     saves = collect_saves(paths, exclude=exclude)

@@ -45,6 +45,7 @@ class LatePolicy:
 
     def lateness(self, save_updated: str | None) -> Lateness:
         """The lateness of one save (its ``updated`` stamp stands in for a submission time)."""
+        submitted: dt.datetime | None
         if self.submitted_at is not None:
             submitted, source = self.submitted_at, self.submitted_source or "submission metadata"
         else:
@@ -103,7 +104,7 @@ def late_policy(
         if isinstance(metadata, str):
             notes.append(metadata)
         else:
-            submitted = parse_time(metadata.get("created_at"))  # type: ignore[arg-type]
+            submitted = parse_time(metadata.get("created_at"))
             if submitted is not None:
                 submitted_source = "Gradescope submission time (created_at)"
             else:

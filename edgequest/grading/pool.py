@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from edgequest.grading.library import MissionResolver
-from edgequest.grading.verdict import SaveGrade, Signing, grade_file, not_gradable
+from edgequest.grading.verdict import SaveGrade, NO_SIGNING, Signing, grade_file, not_gradable
 
 
 def default_jobs() -> int:
@@ -28,7 +28,7 @@ def default_jobs() -> int:
 
 def grade_all(
     paths: Sequence[Path], library: MissionResolver, jobs: int | None = None, progress: TextIO | None = None,
-    signing: Signing = Signing(),
+    signing: Signing = NO_SIGNING,
 ) -> list[SaveGrade]:
     """The verdict of every save in ``paths``, in order. ``progress``: a terminal to draw on."""
     jobs = default_jobs() if jobs is None else jobs

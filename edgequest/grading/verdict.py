@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from edgequest import __version__
+from edgequest.campaign.schema import Part
 from edgequest.jsonplain import plain
-from edgequest.campaign.schema import Mission, Part
 from edgequest.errors import EdgeQuestError, MissionError, SaveError
 from edgequest.game import scoring
 from edgequest.game.play import Game, Phase, RunOutcome
@@ -202,10 +202,14 @@ class Signing:
     required: bool = False
 
 
+#: No key and no signature required: the grader's policy unless told otherwise.
+NO_SIGNING = Signing()
+
+
 # ------------------------------------------------------------------ grading
 
 
-def grade_file(path: Path, library: MissionResolver, detail: bool = False, signing: Signing = Signing()) -> SaveGrade:
+def grade_file(path: Path, library: MissionResolver, detail: bool = False, signing: Signing = NO_SIGNING) -> SaveGrade:
     """The grade of the save at ``path``; never raises, never prints.
 
     ``detail`` keeps every run's full metrics (for ``edgequest replay --json``).
@@ -222,7 +226,7 @@ def grade_file(path: Path, library: MissionResolver, detail: bool = False, signi
 
 
 def grade_bytes(
-    raw: bytes, source: str, library: MissionResolver, detail: bool = False, signing: Signing = Signing()
+    raw: bytes, source: str, library: MissionResolver, detail: bool = False, signing: Signing = NO_SIGNING
 ) -> SaveGrade:
     """The grade of a save's bytes; never raises."""
     sha = hashlib.sha256(raw).hexdigest()
@@ -238,7 +242,7 @@ def grade_bytes(
 
 def grade_save(
     save: SaveData, source: str, save_sha256: str | None, library: MissionResolver, detail: bool = False,
-    signing: Signing = Signing(),
+    signing: Signing = NO_SIGNING,
 ) -> SaveGrade:
     """Grade a parsed save: find its mission version, replay, score each part."""
     base = SaveGrade(
@@ -305,7 +309,7 @@ def _part_grade(game: Game, part: Part, problem: str | None, detail: bool) -> Pa
     if problem is None and phase in (Phase.REFLECT, Phase.DONE):
         reveal = game.reveal(number)
         lock.update(truth=plain(reveal.truth), closeness=round(reveal.closeness, 4))
-    base = dict(
+    base: dict[str, Any] = dict(
         number=number, title=part.title, phase=phase.value, budget=part.budget, runs=runs,
         metric_name=part.optimise.metric, metric_goal=part.optimise.goal, lock=lock,
         stakeholder=part.stakeholder, reflection=rec.reflection if rec else None,

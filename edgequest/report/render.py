@@ -125,9 +125,9 @@ def _html_part(part: PartReport) -> list[str]:
     out.append(f"<blockquote>{_h(part.reflection)}</blockquote>" if part.reflection
                else "<p>No reflection yet.</p>")
     out.append("<h3>Score</h3><table><tr><th>component</th><th>share</th><th>points</th></tr>")
-    for row in part.components:
-        out.append(f'<tr><td>{_h(row.name)}</td><td class="num">{_h(row.share)}</td>'
-                   f'<td class="num">{_h(row.points)}</td></tr>')
+    for component in part.components:
+        out.append(f'<tr><td>{_h(component.name)}</td><td class="num">{_h(component.share)}</td>'
+                   f'<td class="num">{_h(component.points)}</td></tr>')
     out.append(f'<tr><th>Part {part.number}</th><td></td><td class="num"><strong>{_h(part.points)} of 100'
                "</strong></td></tr></table>")
     out.append("</section>")

@@ -257,7 +257,7 @@ def _render_xy(fig: Recorder, title: str) -> str:
     height = top + plot_h + 46
     xs = [x for s in fig.series for x in s.xs] + [x for x, _ in fig.vlines]
     ys = [y for s in fig.series for y in s.ys] + [y for y, _ in fig.hlines]
-    log = fig.x_log and xs and min(xs) > 0
+    log = bool(fig.x_log and xs and min(xs) > 0)
     x_lo, x_hi = fig.x_range or _padded(xs, log)
     y_lo, y_hi = fig.y_range or _padded(ys, False)
 

@@ -106,8 +106,8 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def parse_time(text: str) -> _dt.datetime | None:
-    """An ISO 8601 time with a UTC offset, or None when ``text`` is not one."""
+def parse_time(text: object) -> _dt.datetime | None:
+    """An ISO 8601 time with a UTC offset, or None when ``text`` is not one (or not text)."""
     if not isinstance(text, str) or len(text) > 40:
         return None
     try:
@@ -508,8 +508,8 @@ class SaveSlot:
             self._session = 1 + max((t.session for t in self._times), default=-1)
         now = round(time.monotonic() - self._opened, 3)
         wanted: dict[tuple[int, str], int] = {}
-        for move in record.moves():
-            wanted[move] = wanted.get(move, 0) + 1
+        for made in record.moves():
+            wanted[made] = wanted.get(made, 0) + 1
         kept: list[MoveTime] = []
         for stamp in self._times:
             key = (stamp.part, stamp.move)

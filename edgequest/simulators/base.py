@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
-from edgequest.campaign.schema import Part, Scalar
+if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
+    from edgequest.campaign.schema import Part, Scalar
 
 Metrics = dict[str, Any]
 
@@ -22,9 +23,11 @@ class Peek:
     source: str
 
 
-PeekFn = Callable[[Part, Mapping[str, Scalar], Mapping[str, Any]], "list[Peek]"]
-Simulate = Callable[[Part, Mapping[str, Scalar], np.random.Generator], Metrics]
-Truth = Callable[[Part, np.random.Generator], Scalar]
+PeekFn = Callable[["Part", Mapping[str, "Scalar"], Mapping[str, Any]], "list[Peek]"]
+# (part, controls, rng) -> metrics; a model that ``reads_earlier`` also takes ``earlier=``
+# (the metrics of earlier parts' committed designs), so the arguments are not pinned here.
+Simulate = Callable[..., Metrics]
+Truth = Callable[["Part", np.random.Generator], "Scalar"]
 
 
 @dataclass(frozen=True)

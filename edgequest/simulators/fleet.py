@@ -10,16 +10,19 @@ participating device, with the track's payload (the whole model or an adapter).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping, cast
 
 import numpy as np
 
-from edgequest.campaign.schema import Part, Scalar
 from edgequest.engine import compression, fedavg, gossip
 from edgequest.engine.federated_data import FederatedDataset, city_fleet, synthetic_fleet
 from edgequest.engine.softmax_model import MODEL_BYTES_PER_PARAMETER
 from edgequest.simulators.base import Model, Peek, Requirement
+from edgequest.simulators.metrics import FLEET
 from edgequest.simulators.registry import register
+
+if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
+    from edgequest.campaign.schema import Part, Scalar
 
 DATA_KINDS = ("cities", "synthetic", "iid")
 
@@ -63,7 +66,9 @@ def run_rounds(part: Part, controls: Mapping[str, Scalar], rng: np.random.Genera
         world(part, alpha=skew(part, controls)),
         rounds=int(controls["rounds"]), clients=int(controls["clients"]),
         local_epochs=int(controls["local_epochs"]), reliability=float(controls.get("reliability", 1.0)),
-        selection=str(controls.get("selection", "random")), lr=float(part.param("lr")),
+        # The mission check held the control to the model's choices (Requirement below).
+        selection=cast(Literal["random", "reliable", "overselect"], str(controls.get("selection", "random"))),
+        lr=float(part.param("lr")),
         batch_size=int(part.param("batch_size")), update_format=str(controls.get("update_format", "fp32")),
         rng=rng, **dp,
     )
@@ -200,7 +205,8 @@ def _simulate_gossip(part: Part, controls: Mapping[str, Scalar], rng: np.random.
                      payload_source: str) -> dict[str, Any]:
     nj_per_bit, overhead_j = ble_energy(part)
     result = gossip.run_gossip(
-        world(part), rounds=int(controls["rounds"]), mode=str(controls["mode"]),
+        world(part), rounds=int(controls["rounds"]),
+        mode=cast(Literal["gossip", "local"], str(controls["mode"])),  # held to the model's choices, as above
         local_steps=int(controls["local_steps"]), lr=float(part.param("lr")),
         model_bytes=payload_mb * 1e6, ble_mbps=float(part.param("ble_mbps")),
         nj_per_bit=nj_per_bit, sync_interval_s=float(controls["sync_interval_s"]),
@@ -382,22 +388,21 @@ MODEL = register(Model(
     simulate=simulate,
     params=_COMMON_PARAMS,
     controls=(Requirement("rounds", low=1, high=150),),
-    metrics=frozenset({"accuracy", "target_accuracy", "rounds_to_target", "gb_transferred", "payload_mb"}),
+    metrics=FLEET.scalars,
     truths={"rounds_always_help": truth_rounds_always_help},
     variants={
         ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5),
                               Requirement("feature_skew", low=0, high=10, optional=True),
                               Requirement("concept_skew", low=0, high=100, optional=True)), (),
-                             frozenset({"rare_recall"})),
-        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
+                             FLEET.variant("data", "cities")),
+        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), FLEET.variant("data", "synthetic")),
         ("protocol", "fedavg"): (
             (Requirement("data_cap_gb", low=0), Requirement("energy_mj_per_mb", low=0)),
             (Requirement("clients", low=1, high=50), Requirement("local_epochs", low=1, high=20),
              Requirement("reliability", low=0.05, high=1), Requirement("selection", choices=("random", "reliable", "overselect")),
              Requirement("alpha", low=0.001, high=1e6, optional=True),
              Requirement("update_format", choices=compression.UPDATE_FORMATS, optional=True)),
-            frozenset({"reliability", "alpha", "update_format", "loss", "uploads_delivered_share", "mb_per_epoch", "data_cap_gb", "within_cap", "wasted_gb", "wasted_energy_share", "energy_kj", "uploads_failed",
-                       "client_epochs"}),
+            FLEET.variant("protocol", "fedavg"),
         ),
         ("protocol", "gossip"): (
             (Requirement("ble_mbps", low=0.001), Requirement("nj_per_bit", low=0, optional=True),
@@ -406,8 +411,7 @@ MODEL = register(Model(
              Requirement("power_budget_mw", low=0), Requirement("neighbours", low=1, high=20)),
             (Requirement("mode", choices=("gossip", "local")), Requirement("local_steps", low=1, high=50),
              Requirement("sync_interval_s", low=1), Requirement("compression", low=0.01, high=1)),
-            frozenset({"own_accuracy", "accuracy_spread", "airtime_s_per_sync", "radio_mw", "power_budget_mw",
-                       "within_power", "learning_hours", "nj_per_bit", "scan_mj_per_sync", "local_steps_per_mj"}),
+            FLEET.variant("protocol", "gossip"),
         ),
     },
     peek=peek,

@@ -17,15 +17,18 @@ A run adapts the track's real model with one method and reports:
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from edgequest.campaign.schema import Part, Scalar
 from edgequest.engine import adapter_cache, energy, memory, personalization, realtime
 from edgequest.engine.architectures import get_architecture
 from edgequest.simulators.base import Model, Peek, Requirement
+from edgequest.simulators.metrics import FRONTIER
 from edgequest.simulators.registry import register
+
+if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
+    from edgequest.campaign.schema import Part, Scalar
 
 METHODS = ("full", "last_k", "lora", "tinytl", "bias")
 WATERFALL_KEYS = ("weights", "gradients", "optimizer", "activations", "stored_activations", "transient", "total")
@@ -37,7 +40,7 @@ MB = 1e6
 
 
 def _arch(part: Part):
-    name = part.param("architecture")
+    name = str(part.param("architecture"))
     size = int(part.param("input_size"))
     if name == "llama3-70b":
         return get_architecture(name, seq_len=size)
@@ -204,8 +207,8 @@ def _battery_metrics(part: Part, controls: Mapping[str, Scalar], arch) -> dict[s
     rate = float(part.param(f"{processor}_tflops")) * 1e12
     power = float(part.param(f"{processor}_w"))
     bandwidth = float(part.param("memory_gbps")) * 1e9
-    common = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth,
-                  dram_pj_per_bit=_dram_pj_per_bit(part))
+    common: dict[str, Any] = dict(compute_flops_per_s=rate, power_w=power, memory_bandwidth_bytes_per_s=bandwidth,
+                                  dram_pj_per_bit=_dram_pj_per_bit(part))
     samples = int(part.param("samples_per_session"))
     session = energy.adaptation_energy(
         arch, method=str(controls["method"]), samples=samples, epochs=int(part.param("epochs_per_session")),
@@ -394,24 +397,17 @@ MODEL = register(Model(
         Requirement("optimizer", choices=("adam", "sgd", "sgd_momentum")),
         Requirement("batch", low=1, high=4096),
     ),
-    metrics=frozenset({
-        "memory_mb.weights", "memory_mb.gradients", "memory_mb.optimizer", "memory_mb.activations",
-        "memory_mb.total", "memory_mb.stored_activations", "memory_mb.transient", "peak_phase",
-        "inference_mb", "budget_mb", "fits", "trainable_params", "update_mb", "amplification",
-        "accuracy", "accuracy_before", "loop_worst_ms", "loop_kernel_ms", "loop_slack_ms", "mean_power_mw",
-        "training_s_per_day",
-    }),
+    metrics=FRONTIER.scalars,
     truths={"min_ram_last_k": truth_min_ram_last_k},
     variants={
-        ("crisis", "none"): ((Requirement("budget_mb", low=0),), (), frozenset()),
+        ("crisis", "none"): ((Requirement("budget_mb", low=0),), (), FRONTIER.variant("crisis", "none")),
         ("crisis", "adapter_cache"): (
             (Requirement("budget_mb", low=0), Requirement("zipf_s", low=0.1, high=3),
              Requirement("n_adapters", low=1), Requirement("kv_reserve_gb", low=0)),
             (Requirement("targets", choices=tuple(TARGET_SETS)), Requirement("base_precision", choices=tuple(BASE_BYTES)),
              Requirement("hbm_cache_gb", low=0), Requirement("host_cache_gb", low=0),
              Requirement("policy", choices=("lru", "lfu"))),
-            frozenset({"cache.hbm_hit_rate", "cache.host_hit_rate", "cache.miss_rate", "adapter_mb", "cache_fits",
-                       "added_latency_ms", "tokens_per_s", "base_fits_hbm"}),
+            FRONTIER.variant("crisis", "adapter_cache"),
         ),
         ("crisis", "battery"): (
             (Requirement("budget_mb", low=0), Requirement("battery_wh", low=0.001), Requirement("sessions_per_day", low=0),
@@ -419,12 +415,12 @@ MODEL = register(Model(
              Requirement("memory_gbps", low=0.001), Requirement("dram_pj_per_bit", low=0, high=1000, optional=True),
              *(Requirement(f"{p}_{unit}", low=1e-6) for p in ("cpu", "gpu", "npu") for unit in ("tflops", "w"))),
             (Requirement("processor", choices=("cpu", "gpu", "npu")),),
-            frozenset({"battery_pct_per_day", "session_wh", "session_s", "session_dram_wh", "drain_ratio"}),
+            FRONTIER.variant("crisis", "battery"),
         ),
         ("crisis", "sram"): (
             (Requirement("sram_kb", low=1), Requirement("flash_kb", low=1)),
             (),
-            frozenset({"sram_kb", "sram_budget_kb", "flash_kb", "flash_budget_kb", "fits_sram"}),
+            FRONTIER.variant("crisis", "sram"),
         ),
     },
     peek=peek,

@@ -17,15 +17,18 @@ Accounting, in the user-level model of McMahan et al. (ICLR 2018):
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from edgequest.campaign.schema import Part, Scalar
 from edgequest.engine import fedavg, privacy
 from edgequest.simulators import fleet
 from edgequest.simulators.base import Model, Peek, Requirement
+from edgequest.simulators.metrics import PRIVACY
 from edgequest.simulators.registry import register
+
+if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
+    from edgequest.campaign.schema import Part, Scalar
 
 
 def accounting(part: Part, controls: Mapping[str, Scalar]) -> tuple[float, int, float]:
@@ -104,7 +107,7 @@ def truth_noise_raises_compute(part: Part, rng: np.random.Generator) -> str:
     accuracy the noiseless run reaches when the target is beyond it; a noisy run that
     never gets there needs more compute than any budget.
     """
-    controls = {
+    controls: dict[str, Scalar] = {
         "rounds": int(part.param("lock_rounds")), "clients": int(part.param("lock_clients")),
         "local_epochs": int(part.param("lock_epochs")), "clip": float(part.param("lock_clip")),
         "aggregation": "central", "epsilon": float(part.param("lock_epsilon")),
@@ -182,16 +185,12 @@ MODEL = register(Model(
         Requirement("rounds", low=1, high=150),
         Requirement("local_epochs", low=1, high=20),
     ),
-    metrics=frozenset({
-        "epsilon", "epsilon_target", "delta", "noise_multiplier", "sampling_rate", "accuracy", "target_accuracy",
-        "rounds_to_target", "compute_to_target.client_epochs", "compute_to_target.gflops", "compute_to_target.rounds",
-        "clipped_fraction", "gb_transferred", "payload_mb",
-    }),
+    metrics=PRIVACY.scalars,
     truths={"noise_raises_compute": truth_noise_raises_compute},
     variants={
         ("data", "cities"): ((Requirement("cities", low=1, high=50), Requirement("rare_prior", low=0, high=0.5)), (),
-                             frozenset({"rare_recall"})),
-        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), frozenset()),
+                             PRIVACY.variant("data", "cities")),
+        ("data", "synthetic"): ((Requirement("beta", low=0, high=100),), (), PRIVACY.variant("data", "synthetic")),
     },
     peek=peek,
     reads_earlier=True,

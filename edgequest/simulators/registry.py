@@ -7,9 +7,13 @@ module, or of one model module on its own, sees all of them.
 
 from __future__ import annotations
 
-from edgequest.campaign.schema import Part
+from typing import TYPE_CHECKING
+
 from edgequest.errors import GameError
 from edgequest.simulators.base import Model
+
+if TYPE_CHECKING:  # the mission's types, for annotations only: the loader imports this package
+    from edgequest.campaign.schema import Part
 
 MODELS: dict[str, Model] = {}
 

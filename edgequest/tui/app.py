@@ -12,13 +12,16 @@ from functools import partial
 from pathlib import Path
 from typing import Mapping
 
+from textual import on
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from edgequest.campaign.schema import Mission
 from edgequest.errors import EdgeQuestError
 from edgequest.tui.actions import bindings
-from edgequest.tui.screens.base import MIN_HEIGHT, MIN_WIDTH
+from edgequest.tui.screens.base import MIN_HEIGHT, MIN_WIDTH, EdgeScreen
 from edgequest.tui.screens.title import TitleScreen
 
 
@@ -28,11 +31,11 @@ class GameCommands(Provider):
     def _commands(self):
         screen = self.screen
         seen = set()
-        for key, active in screen.active_bindings.items():
+        for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.id in seen or not active.enabled:
                 continue
-            if binding.id is None or not binding.id.split(".")[0] in (
+            if binding.id is None or binding.id.split(".")[0] not in (
                 "title", "briefing", "lock", "bench", "reveal", "text", "nav", "app", "done"
             ):
                 continue
@@ -69,8 +72,12 @@ class EdgeQuestApp(App[int]):
         seed: int | None = None,
         track: str | None = None,
         session=None,
+        keymap: Mapping[str, str] | None = None,
     ):
         super().__init__()
+        self.keymap = dict(keymap or {})  # the player's keys by action id (tui/actions.py)
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self.campaign = dict(campaign)
         self.save_dir = Path(save_dir)
         self.player = player
@@ -79,9 +86,10 @@ class EdgeQuestApp(App[int]):
         self._initial_track = track
         self.notices: list[str] = []  # every notice shown, newest last (tests read it)
 
-    def notify(self, message: str, *args, **kwargs) -> None:  # type: ignore[override]
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
         self.notices.append(message)
-        super().notify(message, *args, **kwargs)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_default_screen(self) -> TitleScreen:
         return TitleScreen()
@@ -148,6 +156,7 @@ class EdgeQuestApp(App[int]):
 
         game = self.session.game
         number = game.current_part
+        screen: Screen
         if number is None:
             screen = LedgerScreen()
         else:
@@ -170,6 +179,20 @@ class EdgeQuestApp(App[int]):
         if len(self.screen_stack) > 1 and not isinstance(self.screen, TitleScreen):
             self.pop_screen()
 
+    # ------------------------------------------------------------------ what the screens ask
+
+    @on(EdgeScreen.StepDone)
+    def _step_done(self) -> None:
+        self.show_current()
+
+    @on(EdgeScreen.TracksWanted)
+    def _tracks_wanted(self) -> None:
+        self.back_to_tracks()
+
+    @on(EdgeScreen.TrackChosen)
+    def _track_chosen(self, message: EdgeScreen.TrackChosen) -> None:
+        self.open_track(message.track_id)
+
     # ------------------------------------------------------------------ app actions
 
     def action_help(self) -> None:
@@ -178,7 +201,7 @@ class EdgeQuestApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        self.push_screen(HelpScreen(self.screen))
+        self.push_screen(HelpScreen(self.screen, self.keymap))
 
     def action_export_report(self) -> None:
         """Write the open track's report beside its save (replayed off the UI thread)."""

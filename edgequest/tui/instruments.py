@@ -1,9 +1,11 @@
 """The workbench's instruments: which apply to a part's runs, and how plotext draws each.
 
 An instrument is chosen by the metrics a run produced, not by the model's name, so a
-part shows whatever its model measures and an instrument whose metrics are absent is
-simply not offered (a model that lands with a metric renamed degrades to the "Numbers"
-view rather than breaking the screen).
+part shows whatever its model measures. Each instrument declares the metrics it needs
+(all present, or it is not offered) and the ones its caption shows when present, by the
+names of the models' contract (``edgequest/simulators/metrics.py``);
+``tests/test_metrics_contract.py`` checks that the real models provide them and that an
+instrument reads nothing else, so a renamed metric fails a test, not a chart.
 
 Each ``draw`` function makes plotext calls on a cleared figure of a given size; the
 chart widget builds the text and caches it. Meaning never rests on colour alone: every
@@ -38,12 +40,34 @@ Caption = Callable[[Part, Sequence[RunView]], str]
 
 @dataclass(frozen=True)
 class Instrument:
+    """One chart of the workbench and its caption.
+
+    ``needs``: the metrics it draws (contract names, ``memory_mb.total``); it applies to a
+    run that has every one (a finite number, a flag, or a non-empty series). ``shows``:
+    the metrics its drawing or caption adds when a run has them.
+    """
+
     id: str
     tab: str
     title: str
-    applies: Callable[[Metrics], bool]
+    needs: frozenset[str]
     draw: Draw
     caption: Caption
+    shows: frozenset[str] = frozenset()
+
+    def applies(self, metrics: Metrics) -> bool:
+        return all(_present(metrics, name) for name in self.needs)
+
+
+def _present(metrics: Metrics, name: str) -> bool:
+    value: Any = metrics
+    for key in name.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return False
+        value = value[key]
+    if isinstance(value, (list, tuple)):
+        return bool(value)
+    return _num({"value": value}, "value") is not None
 
 
 def _num(metrics: Metrics, *path: str) -> float | None:
@@ -78,12 +102,6 @@ _MEMORY_PARTS = (
     ("optimizer", "optim", "▒", "yellow"),
     ("activations", "activ", "░", "cyan"),
 )
-
-
-def _memory_applies(m: Metrics) -> bool:
-    return isinstance(m.get("memory_mb"), Mapping) and any(
-        _num(m, "memory_mb", key) is not None for key, *_ in _MEMORY_PARTS
-    )
 
 
 def _draw_memory(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
@@ -154,11 +172,17 @@ def _memory_caption(part: Part, runs: Sequence[RunView]) -> str:
     return " · ".join(bits)
 
 
+MEMORY_MAP = Instrument(
+    "memory", "Memory map", "On-device memory waterfall",
+    frozenset({"memory_mb.weights", "memory_mb.gradients", "memory_mb.optimizer", "memory_mb.activations",
+               "memory_mb.total"}),
+    _draw_memory, _memory_caption,
+    shows=frozenset({"budget_mb", "inference_mb", "fits", "amplification", "accuracy", "accuracy_before",
+                     "memory_mb.stored_activations", "memory_mb.transient", "peak_phase"}),
+)
+
+
 # ------------------------------------------------------------------ part 1 crises
-
-def _cache_applies(m: Metrics) -> bool:
-    return isinstance(m.get("cache"), Mapping)
-
 
 _CACHE_TIERS = (("hbm_hit_rate", "HBM hit", "█", "green"), ("host_hit_rate", "host hit", "▒", "yellow"),
                 ("miss_rate", "SSD miss", "░", "red"))
@@ -205,10 +229,6 @@ def _bars_per_run(plt: Any, runs: Sequence[RunView], key: str, line: float | Non
     plt.xlabel(unit)
 
 
-def _battery_applies(m: Metrics) -> bool:
-    return _num(m, "battery_pct_per_day") is not None
-
-
 def _draw_battery(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
     """Battery spent on learning per day, each run, against the policy line."""
     limit = _threshold(part, "battery_pct_per_day")
@@ -227,10 +247,6 @@ def _battery_caption(part: Part, runs: Sequence[RunView]) -> str:
         if v is not None:
             bits.append(f"{label} {fmt.number(v, unit)}")
     return " · ".join(bits)
-
-
-def _sram_applies(m: Metrics) -> bool:
-    return _num(m, "sram_kb") is not None
 
 
 def _draw_sram(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
@@ -266,10 +282,6 @@ def _curve(m: Metrics, x_key: str, y_key: str = "accuracy") -> tuple[list[float]
                 xs.append(x)
                 ys.append(y)
     return xs, ys
-
-
-def _fleet_applies(m: Metrics) -> bool:
-    return _num(m, "gb_transferred") is not None and bool(_curve(m, "gb")[0])
 
 
 def _fleet_axis(runs: Sequence[RunView]) -> tuple[str, float, str]:
@@ -352,16 +364,10 @@ def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
     return " · ".join(bits)
 
 
-def _ble_applies(m: Metrics) -> bool:
-    return _num(m, "radio_mw") is not None or _num(m, "airtime_s_per_sync") is not None
-
-
 def _draw_ble(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
     """Radio power each run spends syncing over BLE, against the hearable's power budget."""
-    key = "radio_mw" if _num(runs[-1].metrics, "radio_mw") is not None else "airtime_s_per_sync"
-    line = _num(runs[-1].metrics, "power_budget_mw") if key == "radio_mw" else None
-    unit = "radio power (mW)" if key == "radio_mw" else "airtime per sync (s)"
-    _bars_per_run(plt, runs, key, line, "budget", unit, nocolor, "blue")
+    line = _num(runs[-1].metrics, "power_budget_mw")
+    _bars_per_run(plt, runs, "radio_mw", line, "budget", "radio power (mW)", nocolor, "blue")
 
 
 def _ble_caption(part: Part, runs: Sequence[RunView]) -> str:
@@ -376,10 +382,6 @@ def _ble_caption(part: Part, runs: Sequence[RunView]) -> str:
     if radio is not None and budget is not None:
         bits.append("✓ WITHIN POWER" if radio <= budget else "✗ OVER POWER")
     return " · ".join(bits)
-
-
-def _privacy_applies(m: Metrics) -> bool:
-    return _num(m, "epsilon") is not None and _num(m, "accuracy") is not None
 
 
 def _draw_tradeoff(plt: Any, points: Sequence[tuple[float, float, int]], limit: float | None, limit_label: str,
@@ -414,7 +416,7 @@ def _draw_tradeoff(plt: Any, points: Sequence[tuple[float, float, int]], limit: 
 def _draw_privacy(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
     """Accuracy against epsilon, one point per run, with the Privacy Officer's line."""
     points = [(float(r.metrics["epsilon"]), float(r.metrics["accuracy"]), r.number) for r in runs
-              if _privacy_applies(r.metrics)]
+              if PRIVACY_FRONTIER.applies(r.metrics)]
     limit = _threshold(part, "epsilon")
     target = _num(runs[-1].metrics, "target_accuracy") or _threshold(part, "accuracy")
     _draw_tradeoff(plt, points, 1.0 if limit is None else limit, "officer", target,
@@ -437,8 +439,11 @@ def _privacy_caption(part: Part, runs: Sequence[RunView]) -> str:
     return " · ".join(bits)
 
 
-def _frontier_applies(m: Metrics) -> bool:
-    return _num(m, "memory_mb", "total") is not None and _num(m, "accuracy") is not None
+PRIVACY_FRONTIER = Instrument(
+    "privacy", "Privacy frontier", "Privacy frontier: accuracy against epsilon", frozenset({"epsilon", "accuracy"}),
+    _draw_privacy, _privacy_caption,
+    shows=frozenset({"target_accuracy", "noise_multiplier", "compute_to_target.client_epochs"}),
+)
 
 
 def _frontier_budget_mb(part: Part, m: Metrics) -> float | None:
@@ -449,13 +454,13 @@ def _frontier_budget_mb(part: Part, m: Metrics) -> float | None:
 def _draw_frontier(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
     """Accuracy against training memory, one point per run: the memory-accuracy frontier."""
     points = [(float(r.metrics["memory_mb"]["total"]), float(r.metrics["accuracy"]), r.number) for r in runs
-              if _frontier_applies(r.metrics)]
+              if FRONTIER_CHART.applies(r.metrics)]
     _draw_tradeoff(plt, points, _frontier_budget_mb(part, runs[-1].metrics), "budget",
                    _threshold(part, "accuracy"), "training memory (MB)", nocolor)
 
 
 def _frontier_caption(part: Part, runs: Sequence[RunView]) -> str:
-    fitting = [r for r in runs if _frontier_applies(r.metrics) and r.metrics.get("fits")]
+    fitting = [r for r in runs if FRONTIER_CHART.applies(r.metrics) and r.metrics.get("fits")]
     best = max(fitting, key=lambda r: r.metrics["accuracy"], default=None)
     m = runs[-1].metrics
     head = f"run {runs[-1].number}: {fmt.number(_num(m, 'memory_mb', 'total'), 'MB')}, accuracy {fmt.percent(_num(m, 'accuracy'))}"
@@ -464,8 +469,10 @@ def _frontier_caption(part: Part, runs: Sequence[RunView]) -> str:
     return head + f" · best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}"
 
 
-def _convergence_applies(m: Metrics) -> bool:
-    return bool(_curve(m, "round")[0]) and _privacy_applies(m)
+FRONTIER_CHART = Instrument(
+    "frontier", "Frontier", "Memory-accuracy frontier across your runs", frozenset({"memory_mb.total", "accuracy"}),
+    _draw_frontier, _frontier_caption, shows=frozenset({"budget_mb", "sram_budget_kb", "fits"}),
+)
 
 
 def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
@@ -493,21 +500,25 @@ def _convergence_caption(part: Part, runs: Sequence[RunView]) -> str:
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
-    Instrument("memory", "Memory map", "On-device memory waterfall", _memory_applies, _draw_memory, _memory_caption),
-    Instrument("frontier", "Frontier", "Memory-accuracy frontier across your runs", _frontier_applies,
-               _draw_frontier, _frontier_caption),
-    Instrument("cache", "Adapter cache", "Adapter cache: where requests are served", _cache_applies, _draw_cache,
-               _cache_caption),
-    Instrument("battery", "Battery", "Battery spent learning, per day", _battery_applies, _draw_battery,
-               _battery_caption),
-    Instrument("sram", "SRAM", "On-chip SRAM of a training step", _sram_applies, _draw_sram, _sram_caption),
-    Instrument("fleet", "Fleet", "Fleet accuracy against GB transferred", _fleet_applies, _draw_fleet,
-               _fleet_caption),
-    Instrument("ble", "BLE airtime", "BLE sync cost against the power budget", _ble_applies, _draw_ble, _ble_caption),
-    Instrument("privacy", "Privacy frontier", "Privacy frontier: accuracy against epsilon", _privacy_applies,
-               _draw_privacy, _privacy_caption),
-    Instrument("convergence", "Convergence", "Accuracy round by round", _convergence_applies, _draw_convergence,
-               _convergence_caption),
+    MEMORY_MAP,
+    FRONTIER_CHART,
+    Instrument("cache", "Adapter cache", "Adapter cache: where requests are served",
+               frozenset({"cache.hbm_hit_rate", "cache.host_hit_rate", "cache.miss_rate"}), _draw_cache,
+               _cache_caption, shows=frozenset({"added_latency_ms", "tokens_per_s", "adapter_mb"})),
+    Instrument("battery", "Battery", "Battery spent learning, per day", frozenset({"battery_pct_per_day"}),
+               _draw_battery, _battery_caption, shows=frozenset({"session_wh", "drain_ratio"})),
+    Instrument("sram", "SRAM", "On-chip SRAM of a training step", frozenset({"sram_kb", "sram_budget_kb"}), _draw_sram,
+               _sram_caption, shows=frozenset({"fits_sram", "flash_kb"})),
+    Instrument("fleet", "Fleet", "Fleet accuracy against GB transferred", frozenset({"gb_transferred", "curve"}),
+               _draw_fleet, _fleet_caption,
+               shows=frozenset({"accuracy", "target_accuracy", "data_cap_gb", "within_cap", "rounds_to_target",
+                                "wasted_energy_share", "alpha", "iid_curve", "loss"})),
+    Instrument("ble", "BLE airtime", "BLE sync cost against the power budget", frozenset({"radio_mw"}), _draw_ble,
+               _ble_caption, shows=frozenset({"power_budget_mw", "airtime_s_per_sync"})),
+    PRIVACY_FRONTIER,
+    Instrument("convergence", "Convergence", "Accuracy round by round", frozenset({"curve", "epsilon", "accuracy"}),
+               _draw_convergence, _convergence_caption,
+               shows=frozenset({"target_accuracy", "compute_to_target.client_epochs"})),
 )
 
 # What each part's model is expected to draw before its first run, so the tabs are

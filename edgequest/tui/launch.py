@@ -10,11 +10,14 @@ without writing to the terminal, which may be gone.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from edgequest.errors import EdgeQuestError
 from edgequest.saves.hangup import install_hangup_handler
 from edgequest.saves.store import prepare_save_dir
+
+if TYPE_CHECKING:
+    from edgequest.session import Session
 
 
 def launch(
@@ -28,6 +31,7 @@ def launch(
     """Play EdgeQuest in this terminal; return the exit status."""
     from edgequest.campaign import load_campaign
     from edgequest.saves.store import check_player, default_player, default_save_dir
+    from edgequest.tui.actions import read_keymap
 
     player = check_player(player if player is not None else default_player())
     folder = Path(save_dir) if save_dir is not None else default_save_dir()
@@ -36,6 +40,7 @@ def launch(
         raise EdgeQuestError("no mission files found: the campaign has no tracks to play")
     if track is not None and track not in campaign:
         raise EdgeQuestError(f"--track {track!r} is not a track; expected one of {', '.join(campaign)}")
+    keymap = read_keymap()  # a bad keymap file stops here, with its reason, before the screen is taken
     session = None
     if track is not None:
         from edgequest.session import Session
@@ -46,7 +51,7 @@ def launch(
 
     from edgequest.tui.app import EdgeQuestApp
 
-    app = EdgeQuestApp(campaign, folder, player, seed=seed, track=track, session=session)
+    app = EdgeQuestApp(campaign, folder, player, seed=seed, track=track, session=session, keymap=keymap)
     restore = install_hangup_handler(save_and_release(lambda: app.session))
     try:
         status = app.run()
@@ -57,13 +62,13 @@ def launch(
     return int(status or 0)
 
 
-def save_and_release(current_session: Callable[[], object]) -> Callable[[], None]:
+def save_and_release(current_session: Callable[[], Session | None]) -> Callable[[], None]:
     """What a hang-up must do: write the current session's save and let the lock go."""
 
     def save_now() -> None:
         session = current_session()
         if session is not None:
-            session.save()  # type: ignore[attr-defined]
-            session.close()  # type: ignore[attr-defined]
+            session.save()
+            session.close()
 
     return save_now

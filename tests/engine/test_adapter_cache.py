@@ -350,7 +350,8 @@ def test_bad_traces_are_refused():
 @pytest.mark.parametrize("capacity", [1, 10, 617, 5000, 60000, 400000])
 def test_sorted_che_solver_matches_the_full_solve(s, capacity):
     """The Taylor-tail solve used for Zipf catalogues agrees with the exact sum over items."""
-    from edgequest.engine.adapter_cache import _lru_hit_rate_sorted, _zipf_table, lru_hit_rate, zipf_popularity
+    from edgequest.engine.adapter_cache import lru_hit_rate, zipf_popularity
+    from edgequest.engine.adapter_cache.tiers import _lru_hit_rate_sorted, _zipf_table
 
     table = _zipf_table(1_000_000, s)
     assert _lru_hit_rate_sorted(table, float(capacity)) == pytest.approx(

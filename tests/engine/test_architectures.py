@@ -160,7 +160,7 @@ def test_table_is_immutable_and_consistent(name: str) -> None:
     arch = get_architecture(name)
     assert isinstance(arch.layers, tuple)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        arch.layers[0].weight_params = 1  # type: ignore[misc]
+        arch.layers[0].weight_params = 1  # type: ignore[misc]  # a frozen layer must refuse
     a = arch.arrays
     assert not a.weight_params.flags.writeable
     assert int(a.weight_params.sum() + a.bias_params.sum() + a.norm_scale_params.sum() + a.norm_shift_params.sum()) == arch.total_params

@@ -218,4 +218,4 @@ def test_city_fleet_rejects_bad_arguments(kwargs, word) -> None:
 
 def test_rng_must_be_a_generator() -> None:
     with pytest.raises(ValueError, match="rng"):
-        city_fleet(rng=np.random.RandomState(0))  # type: ignore[arg-type]
+        city_fleet(rng=np.random.RandomState(0))  # type: ignore[arg-type]  # the legacy generator, refused on purpose

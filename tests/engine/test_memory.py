@@ -330,7 +330,7 @@ def test_methods_that_do_not_apply_are_refused() -> None:
         with pytest.raises(ValueError, match="method"):
             training_memory(arch, method=method, batch=1)
     with pytest.raises(ValueError, match="arch"):
-        training_memory("llama3-70b", method="full", batch=1)  # type: ignore[arg-type]
+        training_memory("llama3-70b", method="full", batch=1)  # type: ignore[arg-type]  # a name, not an Architecture, on purpose
     with pytest.raises(ValueError, match="precision"):
         inference_memory(arch, batch=1, precision="fp8")
 

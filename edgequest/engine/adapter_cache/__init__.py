@@ -79,7 +79,6 @@ from edgequest.engine.adapter_cache.tiers import (
     TierHitRates,
     tier_hit_rates,
     _zipf_table,
-    _lru_hit_rate_sorted,
     _catalogue_tier_hit_rates,
 )
 

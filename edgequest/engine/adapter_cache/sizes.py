@@ -8,6 +8,8 @@ from types import MappingProxyType
 import numpy as np
 
 from edgequest.engine.architectures import LLAMA3_70B
+from edgequest.engine.checks import check_int as _check_int
+from edgequest.engine.checks import check_number as _check_real
 
 # --------------------------------------------------------------------------- hardware
 
@@ -61,26 +63,6 @@ def llama3_70b_params() -> int:
 # --------------------------------------------------------------------------- validation
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _is_real(x: object) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-
-
-def _check_real(name: str, value: object, low: float, high: float) -> float:
-    if not _is_real(value) or not np.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name}: got {value!r}; accepted: a number in {low:g}..{high:g}")
-    return float(value)
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if not _is_int(value) or not low <= value <= high:
-        raise ValueError(f"{name}: got {value!r}; accepted: an integer in {low}..{high}")
-    return int(value)
-
-
 def _check_targets(targets: object) -> tuple[str, ...]:
     if (
         not isinstance(targets, (tuple, list))
@@ -100,7 +82,7 @@ def _check_precision(name: str, precision: object) -> float:
         raise ValueError(
             f"{name}: got {precision!r}; accepted: {', '.join(PRECISION_BYTES)}"
         )
-    return PRECISION_BYTES[precision]
+    return PRECISION_BYTES[str(precision)]
 
 
 def _check_popularity(popularity: object) -> tuple[np.ndarray, float, bool]:

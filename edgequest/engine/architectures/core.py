@@ -183,7 +183,7 @@ class Architecture:
         layers = self.layers
 
         def col(attr: str, dtype: type = np.int64) -> np.ndarray:
-            arr = np.array([getattr(layer, attr) for layer in layers], dtype=dtype)
+            arr: np.ndarray = np.array([getattr(layer, attr) for layer in layers], dtype=dtype)
             arr.flags.writeable = False
             return arr
 

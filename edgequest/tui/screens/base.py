@@ -1,11 +1,17 @@
-"""What every EdgeQuest screen shares: the size check, the help text, the track's session."""
+"""What every EdgeQuest screen shares: the size check, the help text, the track's session.
+
+A screen never calls back into the app to move the game along: it posts one of the
+messages below (:class:`EdgeScreen.StepDone`, ...) and the app, their parent, decides
+which screen comes next, as Textual's widgets do with theirs.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, cast
 
 from textual import events
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -30,24 +36,35 @@ class TooSmall(Static):
         )
 
 
-class SizeChecked:
-    """Mixin: mount a :class:`TooSmall` cover and keep its text true on every resize."""
-
-    HELP: ClassVar[str] = ""
+class SizeChecked(Screen):
+    """Mount a :class:`TooSmall` cover and keep its text true on every resize."""
 
     def _mount_size_check(self) -> None:
         cover = TooSmall(id="too-small")
-        self.mount(cover)  # type: ignore[attr-defined]
-        cover.update_size(*self.app.size)  # type: ignore[attr-defined]
+        self.mount(cover)
+        cover.update_size(*self.app.size)
 
     def _resize_size_check(self, event: events.Resize) -> None:
         try:
-            self.query_one("#too-small", TooSmall).update_size(event.size.width, event.size.height)  # type: ignore[attr-defined]
+            self.query_one("#too-small", TooSmall).update_size(event.size.width, event.size.height)
         except Exception:
             pass
 
 
-class EdgeScreen(SizeChecked, Screen):
+class EdgeScreen(SizeChecked):
+    class StepDone(Message):
+        """The game moved on (a Lock, a reflection, a commit): show the step it is at now."""
+
+    class TracksWanted(Message):
+        """Back to the track choice; the game stays saved."""
+
+    class TrackChosen(Message):
+        """The player chose a track to play (or resume)."""
+
+        def __init__(self, track_id: str) -> None:
+            super().__init__()
+            self.track_id = track_id
+
     def on_mount(self) -> None:
         self._mount_size_check()
 
@@ -55,8 +72,13 @@ class EdgeScreen(SizeChecked, Screen):
         self._resize_size_check(event)
 
     @property
-    def edge_app(self) -> "EdgeQuestApp":
-        return self.app  # type: ignore[return-value]
+    def edge_app(self) -> EdgeQuestApp:
+        """The app, for what it holds (the campaign, the player, the session); to move the
+        game along, post a message instead."""
+        return cast("EdgeQuestApp", self.app)
+
+    def action_tracks(self) -> None:
+        self.post_message(self.TracksWanted())
 
     def notify_error(self, exc: BaseException) -> None:
         message = str(exc) if isinstance(exc, EdgeQuestError) else f"unexpected problem: {type(exc).__name__}: {exc}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,11 +14,14 @@ from textual.widgets.option_list import Option
 
 from edgequest.campaign.schema import Control, Part, Scalar
 from edgequest.tui import stepping
-from edgequest.tui.actions import ACTIONS
+from edgequest.tui.actions import ACTIONS, bindings
 from edgequest.tui.screens.base import EdgeModal
 from edgequest.tui.widgets.keybar import KeyBar
 
-_CLOSE = Binding("escape", "close", "Cancel", id="dialog.cancel", tooltip="Close this without doing anything.")
+if TYPE_CHECKING:
+    from edgequest.game.play import RunOutcome
+
+_CLOSE = ACTIONS["dialog.cancel"].binding()
 
 
 class CommitScreen(EdgeModal):
@@ -26,7 +29,7 @@ class CommitScreen(EdgeModal):
 
     BINDINGS = [_CLOSE]
 
-    def __init__(self, part: Part, outcomes: Sequence[Any]):
+    def __init__(self, part: Part, outcomes: Sequence[RunOutcome]):
         super().__init__()
         self.part = part
         self.outcomes = list(outcomes)
@@ -152,18 +155,19 @@ class ResumeProblemScreen(EdgeModal):
 class HelpScreen(EdgeModal):
     """Help in Markdown: how to play the screen below, then its keys (from the actions table)."""
 
-    BINDINGS = [_CLOSE, Binding("f1,question_mark,q", "close", "Close", show=False)]
+    BINDINGS = bindings("dialog.cancel", "help.close")
 
-    def __init__(self, under: Screen):
+    def __init__(self, under: Screen, keymap: Mapping[str, str] | None = None):
         super().__init__()
         self.under = under
+        self.keymap = dict(keymap or {})
 
     def compose(self) -> ComposeResult:
         from textual.widgets import Markdown  # markdown-it is not needed until help opens
 
         with Vertical(id="help"):
             with VerticalScroll(id="help-scroll"):
-                yield Markdown(help_markdown(self.under))
+                yield Markdown(help_markdown(self.under, self.keymap))
             yield Static("Esc closes help", classes="dim")
         yield KeyBar()
 
@@ -185,19 +189,24 @@ resume. **ctrl+p** opens the command palette (actions and themes).
 """
 
 
-def help_markdown(screen: Screen) -> str:
+def help_markdown(screen: Screen, keymap: Mapping[str, str] | None = None) -> str:
+    """The help page of a screen: its text, then every key it answers (the player's own keys
+    where ``keymap`` remaps them)."""
+    keymap = keymap or {}
     lines = [getattr(screen, "HELP", "") or "", GENERAL_HELP, "## Keys on this screen", "",
              "| Key | Action | What it does |", "|---|---|---|"]
     seen = set()
     for node in [screen, *screen.query("*")]:
         for binding in getattr(node, "BINDINGS", []):
-            if not isinstance(binding, Binding) or binding.id in seen or not binding.description:
+            if not isinstance(binding, Binding) or binding.id is None or binding.id in seen or not binding.description:
                 continue
             seen.add(binding.id)
-            key = binding.key_display or binding.key.replace(",", " / ")
+            key = keymap[binding.id].replace(",", " / ") if binding.id in keymap else (
+                binding.key_display or binding.key.replace(",", " / "))
             lines.append(f"| `{key}` | {binding.description} | {binding.tooltip} |")
     for action_id in ("app.help", "app.report", "app.quit"):
         action = ACTIONS[action_id]
-        lines.append(f"| `{action.key_display or action.keys}` | {action.description} | {action.tooltip} |")
+        key = keymap[action_id].replace(",", " / ") if action_id in keymap else action.key_display or action.keys
+        lines.append(f"| `{key}` | {action.description} | {action.tooltip} |")
     lines.append("| `ctrl+p` | Commands | The command palette: the game's actions and the themes. |")
     return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, RadioButton, RadioSet, Static, TextArea
 
 from edgequest.game.ledger import STRATEGIES
@@ -111,7 +111,4 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
             self.notify_error(exc)
             return
         self.notify(f"Track complete: {self.session.game.total_points():.1f} of 100.", title="Ledger submitted")
-        self.edge_app.show_current()
-
-    def action_tracks(self) -> None:
-        self.edge_app.back_to_tracks()
+        self.post_message(self.StepDone())

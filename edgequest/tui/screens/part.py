@@ -66,9 +66,6 @@ committed design must meet. Read it, then press **Enter** for the Lock.
     def action_to_lock(self) -> None:
         self.app.switch_screen(LockScreen(self.number))
 
-    def action_tracks(self) -> None:
-        self.edge_app.back_to_tracks()
-
 
 class LockNumber(Input):
     """The Lock's number field. Enter is its own binding, so typed digits land first."""
@@ -129,10 +126,7 @@ Type a number and press **Enter**, or pick a choice with the arrows and **Enter*
             return
         self.notify(f"Locked in: {fmt.number(value, self.part.lock.unit)}. The workbench is open.",
                     title="Prediction locked")
-        self.edge_app.show_current()
-
-    def action_tracks(self) -> None:
-        self.edge_app.back_to_tracks()
+        self.post_message(self.StepDone())
 
 
 class RevealScreen(PartScreen):
@@ -198,9 +192,6 @@ part's score so far are shown; the reflection earns the rest.
     def action_to_reflect(self) -> None:
         self.app.switch_screen(ReflectScreen(self.number))
 
-    def action_tracks(self) -> None:
-        self.edge_app.back_to_tracks()
-
 
 class ReflectScreen(PartScreen):
     BINDINGS = bindings("text.submit", "nav.tracks")
@@ -263,7 +254,4 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
             return
         points = self.game.score(self.number).points
         self.notify(f"Part {self.number} scored {points:.1f} of 100.", title="Part complete")
-        self.edge_app.show_current()
-
-    def action_tracks(self) -> None:
-        self.edge_app.back_to_tracks()
+        self.post_message(self.StepDone())

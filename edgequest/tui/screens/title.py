@@ -108,7 +108,7 @@ resumes where you left off; your moves are saved after every action.
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.edge_app.open_track(event.option.id)
+            self.post_message(self.TrackChosen(event.option.id))
 
 
 def _track_line(mission, progress: TrackProgress) -> Text:

@@ -8,7 +8,7 @@ game's outcomes (never from widget state), so a resumed game draws the same pict
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -29,17 +29,23 @@ from edgequest.tui.widgets.spec import SpecPanel
 from edgequest.tui.widgets.stepper import ControlStepper
 from edgequest.tui.widgets.keybar import KeyBar
 
+if TYPE_CHECKING:
+    from edgequest.game.play import RunOutcome
 
 RUN_SWITCH_INTERVAL_S = 0.0005
 
 
 class RunFinished(Message):
-    def __init__(self, outcome: Any):
+    """The worker's run is simulated, scored and saved."""
+
+    def __init__(self, outcome: RunOutcome):
         super().__init__()
         self.outcome = outcome
 
 
 class RunFailed(Message):
+    """The worker's run was refused or failed; the game and the save are unchanged."""
+
     def __init__(self, error: BaseException):
         super().__init__()
         self.error = error
@@ -190,7 +196,7 @@ the run you stand by: that reveals the Lock's truth.
         outcomes = self.game.outcomes(self.number)
         return bool(outcomes) and dict(outcomes[-1].controls) != self._draft
 
-    def _add_run_row(self, outcome: Any) -> None:
+    def _add_run_row(self, outcome: RunOutcome) -> None:
         part = self.part
         passed = sum(c.passed for c in outcome.checks)
         verdict = "✓ PASS" if outcome.passed else f"✗ {passed}/{len(outcome.checks)}"
@@ -299,7 +305,7 @@ the run you stand by: that reveals the Lock's truth.
         self._refresh_results()
         left = self.game.runs_left(self.number)
         if left == 0:
-            self.notify(f"That was your last run: commit the design you stand by (c).", severity="warning")
+            self.notify("That was your last run: commit the design you stand by (c).", severity="warning")
 
     @on(RunFailed)
     def _run_failed(self, message: RunFailed) -> None:
@@ -327,7 +333,7 @@ the run you stand by: that reveals the Lock's truth.
             except Exception as exc:
                 self.notify_error(exc)
                 return
-            self.edge_app.show_current()
+            self.post_message(self.StepDone())
 
         self.app.push_screen(CommitScreen(self.part, self.game.outcomes(self.number)), done)
 
@@ -349,6 +355,3 @@ the run you stand by: that reveals the Lock's truth.
         for name, value in outcomes[index].controls.items():
             self.query_one(f"#control-{name}", ControlStepper).value = value
         self.notify(f"Controls of run {index + 1} loaded.")
-
-    def action_tracks(self) -> None:
-        self.edge_app.back_to_tracks()

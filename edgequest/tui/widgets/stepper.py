@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from edgequest.campaign.schema import Control, Scalar
 from edgequest.tui import stepping
+from edgequest.tui.actions import bindings
 
 VALUE_WIDTH = 10
 
@@ -23,20 +23,8 @@ class ControlStepper(Widget, can_focus=True):
     ControlStepper:focus { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
     """
 
-    BINDINGS = [
-        Binding("left,minus", "step(-1)", "Less", show=False, id="control.less",
-                tooltip="Move the control down one notch."),
-        Binding("right,plus,equals_sign", "step(1)", "More", show=False, id="control.more",
-                tooltip="Move the control up one notch."),
-        Binding("shift+left,pagedown", "step(-1, True)", "Much less", show=False, id="control.much_less"),
-        Binding("shift+right,pageup", "step(1, True)", "Much more", show=False, id="control.much_more"),
-        Binding("down", "app.focus_next", "Next", show=False, id="control.next",
-                tooltip="The next control."),
-        Binding("up", "app.focus_previous", "Previous", show=False, id="control.previous",
-                tooltip="The previous control."),
-        Binding("enter", "edit", "Type value", id="control.edit",
-                tooltip="Type an exact value for this control."),
-    ]
+    BINDINGS = bindings("control.less", "control.more", "control.much_less", "control.much_more", "control.next",
+                        "control.previous", "control.edit")
 
     value: reactive[Scalar] = reactive("", layout=False)
 
