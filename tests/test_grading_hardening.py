@@ -413,7 +413,9 @@ def test_a_lock_answer_equal_to_the_engines_truth_is_flagged_on_a_real_mission(t
     copied = tmp_path / golden.name
     copied.write_text(json.dumps(data))
     grade = grade_file(copied, library)
-    assert [f.kind for f in grade.flags] == ["lock-precision"] and f"part {number}" in grade.flags[0].detail
+    # (a scripted golden save also moves faster than a person: its timing flags are beside the point here)
+    (flag,) = [f for f in grade.flags if f.kind != "timing"]
+    assert flag.kind == "lock-precision" and f"part {number}" in flag.detail
 
 
 # ------------------------------------------------------------------ forensics: move times

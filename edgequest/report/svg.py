@@ -53,6 +53,7 @@ class _Series:
     marker: str
     colour: str
     label: str | None
+    side: str = "left"  # the y axis it is read against: "left" or "right"
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Recorder:
     texts: list[tuple[str, float, float, str, str]] = field(default_factory=list)
     x_title: str = ""
     y_title: str = ""
+    y2_title: str = ""  # the right axis's title, where a series is read against it
     x_range: tuple[float, float] | None = None
     y_range: tuple[float, float] | None = None
     x_log: bool = False
@@ -84,12 +86,14 @@ class Recorder:
         )
 
     def plot(self, xs: Sequence[float], ys: Sequence[float], *, marker: str = "●", color: str = "default",
-             label: str | None = None) -> None:
-        self.series.append(_Series("line", [float(x) for x in xs], [float(y) for y in ys], marker, color, label))
+             label: str | None = None, yside: str = "left") -> None:
+        self.series.append(_Series("line", [float(x) for x in xs], [float(y) for y in ys], marker, color, label,
+                                   _side(yside)))
 
     def scatter(self, xs: Sequence[float], ys: Sequence[float], *, marker: str = "●", color: str = "default",
-                label: str | None = None) -> None:
-        self.series.append(_Series("points", [float(x) for x in xs], [float(y) for y in ys], marker, color, label))
+                label: str | None = None, yside: str = "left") -> None:
+        self.series.append(_Series("points", [float(x) for x in xs], [float(y) for y in ys], marker, color, label,
+                                   _side(yside)))
 
     def hline(self, y: float, color: str = "default") -> None:
         self.hlines.append((float(y), color))
@@ -103,8 +107,11 @@ class Recorder:
     def xlabel(self, label: str) -> None:
         self.x_title = str(label)
 
-    def ylabel(self, label: str) -> None:
-        self.y_title = str(label)
+    def ylabel(self, label: str, yside: str = "left") -> None:
+        if _side(yside) == "right":
+            self.y2_title = str(label)
+        else:
+            self.y_title = str(label)
 
     def xlim(self, lo: float, hi: float) -> None:
         self.x_range = (float(lo), float(hi))
@@ -114,6 +121,12 @@ class Recorder:
 
     def xscale(self, scale: str) -> None:
         self.x_log = scale == "log"
+
+
+def _side(yside: str) -> str:
+    if yside not in ("left", "right"):
+        raise ChartError(f"yside: got {yside!r}; accepted: left, right")
+    return yside
 
 
 def instrument_svg(instrument: Instrument, part: Part, runs: Sequence[RunView], title: str) -> str:
@@ -252,14 +265,17 @@ def _render_bars(fig: Recorder, bars: _Bars, title: str) -> str:
 
 
 def _render_xy(fig: Recorder, title: str) -> str:
-    left, right, top, plot_h = 58, 24, 34, 230
+    twin = any(s.side == "right" for s in fig.series)  # a right axis needs room for its ticks and title
+    left, right, top, plot_h = 58, 58 if twin else 24, 34, 230
     plot_w = WIDTH - left - right
     height = top + plot_h + 46
     xs = [x for s in fig.series for x in s.xs] + [x for x, _ in fig.vlines]
-    ys = [y for s in fig.series for y in s.ys] + [y for y, _ in fig.hlines]
+    ys = [y for s in fig.series if s.side == "left" for y in s.ys] + [y for y, _ in fig.hlines]
+    right_ys = [y for s in fig.series if s.side == "right" for y in s.ys]
     log = bool(fig.x_log and xs and min(xs) > 0)
     x_lo, x_hi = fig.x_range or _padded(xs, log)
     y_lo, y_hi = fig.y_range or _padded(ys, False)
+    r_lo, r_hi = _padded(right_ys, False)
 
     def tx(x: float) -> float:
         return math.log10(x) if log else x
@@ -269,6 +285,9 @@ def _render_xy(fig: Recorder, title: str) -> str:
 
     def sy(y: float) -> float:
         return top + plot_h - (y - y_lo) / ((y_hi - y_lo) or 1.0) * plot_h
+
+    def sy_right(y: float) -> float:
+        return top + plot_h - (y - r_lo) / ((r_hi - r_lo) or 1.0) * plot_h
 
     out = _open(WIDTH, height, title)
     bottom = top + plot_h
@@ -284,6 +303,11 @@ def _render_xy(fig: Recorder, title: str) -> str:
                        'stroke="#e6e6e6"/>')
             out.append(f'<text x="{left - 6}" y="{_f(sy(tick) + 4)}" text-anchor="end" fill="#444">'
                        f"{_t(_axis_label(tick))}</text>")
+    if right_ys:
+        for tick in nice_ticks(r_lo, r_hi):
+            if r_lo <= tick <= r_hi:
+                out.append(f'<text x="{left + plot_w + 4}" y="{_f(sy_right(tick) + 4)}" text-anchor="start" '
+                           f'fill="#444">{_t(_axis_label(tick))}</text>')
     out.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>')
     for y, colour in fig.hlines:
         out.append(f'<line x1="{left}" y1="{_f(sy(y))}" x2="{left + plot_w}" y2="{_f(sy(y))}" '
@@ -294,7 +318,7 @@ def _render_xy(fig: Recorder, title: str) -> str:
                    f'stroke="{_colour(colour)}" stroke-width="1.5" stroke-dasharray="6 4">'
                    f"<title>{_t(fmt.number(x))}</title></line>")
     for series in fig.series:
-        out.extend(_series_marks(series, sx, sy))
+        out.extend(_series_marks(series, sx, sy_right if series.side == "right" else sy))
     for label, x, y, colour, alignment in fig.texts:
         anchor = "end" if alignment == "right" else "start"
         dx = -4 if anchor == "end" else 4
@@ -304,6 +328,10 @@ def _render_xy(fig: Recorder, title: str) -> str:
                f"{_t(fig.x_title)}</text>")
     out.append(f'<text x="14" y="{_f(top + plot_h / 2)}" text-anchor="middle" fill="#222" '
                f'transform="rotate(-90 14 {_f(top + plot_h / 2)})">{_t(fig.y_title)}</text>')
+    if fig.y2_title:
+        x2 = WIDTH - 6
+        out.append(f'<text x="{x2}" y="{_f(top + plot_h / 2)}" text-anchor="middle" fill="#222" '
+                   f'transform="rotate(90 {x2} {_f(top + plot_h / 2)})">{_t(fig.y2_title)}</text>')
     x = left
     for series in fig.series:
         if series.label:
