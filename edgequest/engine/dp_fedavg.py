@@ -122,6 +122,7 @@ class DPRun:
         result: the proxy's run (its counts are those of the simulated sample).
         participants: real participants per round (n_r).
         simulated: clients simulated per round.
+        local_epochs: local passes per participant per round.
         client_epochs: local epochs run by every participant.
         flops_per_round: proxy training FLOPs of every participant, per round.
         scale: sqrt(d_real / d_proxy); d_real, d_proxy: the two dimensions.
@@ -131,6 +132,7 @@ class DPRun:
     result: fedavg.FedAvgResult
     participants: np.ndarray
     simulated: int
+    local_epochs: int
     client_epochs: int
     flops_per_round: np.ndarray
     scale: float
@@ -199,7 +201,7 @@ def run_dp_fedavg(
     per_client_flops = np.asarray(result.flops_per_round) / simulated
     flops_per_round = per_client_flops * participants
     return DPRun(
-        result=result, participants=participants, simulated=simulated,
+        result=result, participants=participants, simulated=simulated, local_epochs=local_epochs,
         client_epochs=int(participants.sum()) * local_epochs, flops_per_round=flops_per_round,
         scale=scale, d_real=int(d_real), d_proxy=d_proxy,
         noise_sd=mean_noise_sd(noise_multiplier, clip_norm or 0.0, cohort, scale, aggregation),
