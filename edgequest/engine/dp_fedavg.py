@@ -174,7 +174,7 @@ def run_dp_fedavg(
     fleet_size = check_int("fleet_size", fleet_size, 1, 10**12)
     cohort = check_int("cohort", cohort, 1, fleet_size)
     rounds = check_int("rounds", rounds, 1, 100_000)
-    sample_cap = check_int("sample_cap", sample_cap, 1, data.n_clients)
+    sample_cap = check_int("sample_cap", sample_cap, 1, 1_000_000)
     noise_multiplier = check_number("noise_multiplier", noise_multiplier, 0.0, 1e9)
     d_proxy = fedavg.model_parameter_count(data.n_features, data.n_classes)
     scale = noise_scale(d_real, d_proxy)
