@@ -36,6 +36,7 @@ class Requirement:
     choices: tuple[str, ...] = ()
     low: float | None = None
     high: float | None = None
+    optional: bool = False  # a param a mission may leave out (older released versions lack it)
 
     def check(self, value: Any) -> str | None:
         if self.choices:
@@ -100,6 +101,8 @@ class Model:
         problems: list[str] = []
         params, controls, metrics = self.requirements(part)
         for req in params:
+            if req.name not in part.params and req.optional:
+                continue
             if req.name not in part.params:
                 problems.append(f"params.{req.name}: expected {_expect(req)} for model {self.name!r}, missing")
                 continue

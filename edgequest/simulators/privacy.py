@@ -61,7 +61,10 @@ def update_dimension(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None
     trainable = first.get("trainable_params")
     if isinstance(trainable, (int, float)) and not isinstance(trainable, bool) and trainable >= 1:
         return int(trainable), "part 1 design"
-    return int(part.param("update_params")), "mission figure"
+    if "update_params" in part.params:
+        return int(part.param("update_params")), "mission figure"
+    # Mission versions released before the figure existed: the payload at 4 bytes a parameter.
+    return max(1, round(float(part.param("payload_mb")) * 1e6 / 4)), "mission payload at fp32"
 
 
 def _run(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, noise_multiplier: float,
@@ -256,7 +259,7 @@ MODEL = register(Model(
     simulate=simulate,
     params=fleet.WORLD_PARAMS + (
         Requirement("payload_mb", low=0),
-        Requirement("update_params", low=1),
+        Requirement("update_params", low=1, optional=True),
         Requirement("fleet_size", low=1),
         Requirement("delta", low=1e-15, high=0.1),
         Requirement("energy_mj_per_mb", low=0),
