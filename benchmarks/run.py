@@ -38,6 +38,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache, cache
 from pathlib import Path
 
+# One BLAS thread per process, as the game runs (edgequest.cli sets the same before numpy loads).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 for _folder in (ROOT, BENCH):

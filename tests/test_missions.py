@@ -18,17 +18,17 @@ TRACKS = ("cloud-titan", "edge-guardian", "mobile-nomad", "tiny-pioneer")
 ANSWER_KEY = {
     ("edge-guardian", 1): dict(method="lora", rank=8, batch=8),
     ("edge-guardian", 2): dict(rounds=100, clients=30, local_epochs=5, reliability=0.75, update_format="int8"),
-    ("edge-guardian", 3): dict(aggregation="central", epsilon=0.9, clip=2, clients=50, rounds=60, local_epochs=3),
+    ("edge-guardian", 3): dict(aggregation="central", epsilon=0.9, clip=1, clients=10000, rounds=100, local_epochs=2),
     ("cloud-titan", 1): dict(method="lora", rank=4, targets="q_v", base_precision="fp8", hbm_cache_gb=2,
                              host_cache_gb=512, batch=1),
     ("cloud-titan", 2): dict(rounds=100, clients=20, local_epochs=5, reliability=0.9, update_format="int8"),
-    ("cloud-titan", 3): dict(aggregation="central", epsilon=0.9, clip=2, clients=50, rounds=60, local_epochs=3),
+    ("cloud-titan", 3): dict(aggregation="central", epsilon=0.9, clip=1, clients=10000, rounds=100, local_epochs=2),
     ("mobile-nomad", 1): dict(method="lora", rank=8, processor="npu"),
     ("mobile-nomad", 2): dict(rounds=100, clients=20, local_epochs=5, reliability=0.8, update_format="int8"),
-    ("mobile-nomad", 3): dict(aggregation="central", epsilon=0.9, clip=2, clients=50, rounds=60, local_epochs=3),
+    ("mobile-nomad", 3): dict(aggregation="central", epsilon=0.9, clip=1, clients=10000, rounds=100, local_epochs=2),
     ("tiny-pioneer", 1): dict(method="lora", rank=8, batch=1, optimizer="sgd"),
     ("tiny-pioneer", 2): dict(mode="gossip", rounds=40, sync_interval_s=600, compression=1.0, local_steps=5),
-    ("tiny-pioneer", 3): dict(aggregation="central", epsilon=0.9, clip=2, clients=50, rounds=60, local_epochs=3),
+    ("tiny-pioneer", 3): dict(aggregation="central", epsilon=0.9, clip=1, clients=1000, rounds=100, local_epochs=2),
 }
 PARTS = [(t, p) for t in TRACKS for p in (1, 2, 3)]
 

@@ -46,6 +46,7 @@ FedProx's Synthetic data train well at lr ~0.05 (batch 10).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -337,6 +338,7 @@ def run_fedavg(
     reliability_spread: float = 1.0,
     update_format: str = "fp32",
     rng: np.random.Generator,
+    dp_update: Callable[[np.ndarray, int, np.random.Generator], np.ndarray] | None = None,
 ) -> FedAvgResult:
     """Run FedAvg (or DP-FedAvg) on ``data`` and record every round.
 
@@ -360,6 +362,11 @@ def run_fedavg(
         reliability_spread: how far per-client reliabilities spread, 0..1.
         update_format: how the averaged update travels (:mod:`edgequest.engine.compression`):
             'fp32', 'fp16', 'int8', 'int4' or 'topk10' (top-k 10% with error feedback).
+        dp_update: with ``clip_norm``, replaces the server step: called with the
+            round's clipped deltas (participants x classes x features+1), the
+            0-based round and ``rng``, it returns the model update, noise
+            included (``engine.dp_fedavg`` uses it to stand a sample of clients
+            in for a larger cohort); ``noise_multiplier`` is then unused.
         rng: the only source of randomness; same seed + same inputs give a
             bit-identical result.
 
@@ -434,6 +441,10 @@ def run_fedavg(
                 deltas, norms = clip_deltas(deltas, clip_norm)
                 clipped_fraction[r] = float(np.mean(norms > clip_norm))
                 delta_norm_max[r] = float(delta_norms(deltas).max())  # measured, not assumed
+                if dp_update is not None:
+                    weights = (weights + dp_update(deltas, r, rng)).astype(MODEL_DTYPE)
+                    accuracy[r], loss[r], rare_recall[r] = evaluation.measure(weights)
+                    continue
                 if aggregation == "local" and noise_sd > 0.0:
                     deltas = deltas + rng.normal(0.0, noise_sd, deltas.shape).astype(MODEL_DTYPE)
                 total = deltas.sum(axis=0, dtype=np.float64)

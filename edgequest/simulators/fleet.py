@@ -367,8 +367,9 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
     ]
 
 
-_COMMON_PARAMS = (
-    Requirement("protocol", "text", choices=("fedavg", "gossip")),
+#: What :func:`world` and :func:`run_rounds` read from a part: the cohort's data, its local
+#: training and the accuracy target (part 3 trains on the same world).
+WORLD_PARAMS = (
     Requirement("data", "text", choices=DATA_KINDS),
     Requirement("heterogeneity", low=0.001, high=1e6),
     Requirement("cohort_size", low=10, high=200),
@@ -376,6 +377,9 @@ _COMMON_PARAMS = (
     Requirement("lr", low=1e-4, high=10),
     Requirement("batch_size", low=1, high=64),
     Requirement("target_accuracy", low=0, high=1),
+)
+
+_COMMON_PARAMS = (Requirement("protocol", "text", choices=("fedavg", "gossip")),) + WORLD_PARAMS + (
     Requirement("payload_mb", low=0),
     Requirement("lock_alpha", low=0.001),
     Requirement("lock_rounds", low=2, high=200),

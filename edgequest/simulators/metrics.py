@@ -186,9 +186,26 @@ PRIVACY = Contract(
         "clipped_fraction",
         "gb_transferred",
         "payload_mb",
+        "compositions",
+        "baseline_accuracy",  # the same design without clipping or noise
+        "baseline_rounds_to_target",
+        "baseline_compute_to_target.client_epochs",
+        "baseline_compute_to_target.gflops",
+        "baseline_compute_to_target.rounds",
+        "participants_per_round",
+        "simulated_clients",
+        "client_epochs",
+        "energy_kj",
+        "d_real",  # trainable parameters of the real update the noise is sized for
+        "d_proxy",
+        "noise_scale",
+        "noise_sd",
+        "snr",
     }),
     variants=MappingProxyType(_FLEET_DATA),
-    series=_FLEET_SERIES,
+    series=_FLEET_SERIES | frozenset({
+        "d_source",  # text: where d_real came from (the committed part-1 design, or the mission)
+    }),
     optional=_FLEET_OPTIONAL,
 )
 

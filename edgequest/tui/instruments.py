@@ -481,22 +481,36 @@ def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bo
         xs, ys = _curve(run.metrics, "round")
         if xs:
             plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray")
+    bx, by = _curve(runs[-1].metrics, "round", "baseline_accuracy")
+    if bx:  # the same design without clipping or noise: what privacy costs, drawn
+        plt.plot(bx, by, marker="+", color="default" if nocolor else "magenta", label="no privacy")
     xs, ys = _curve(runs[-1].metrics, "round")
     plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
     target = _num(runs[-1].metrics, "target_accuracy")
     if target is not None:
         plt.hline(target, "default" if nocolor else "green")
-        plt.text("target", x=min(xs) if xs else 0, y=target, color="default" if nocolor else "green",
-                 alignment="left")
+        plt.text("target", x=max(xs) if xs else 0, y=target, color="default" if nocolor else "green",
+                 alignment="right")
     plt.xlabel("round")
     plt.ylabel("accuracy")
 
 
+def _to_target(m: Metrics, key: str) -> str:
+    rounds, c = _num(m, key, "rounds"), _num(m, key, "client_epochs")
+    if rounds is None or c is None:
+        return "never"
+    epochs = f"{c / 1e6:.3g}M" if c >= 1e6 else (f"{c / 1e3:.3g}k" if c >= 1e3 else f"{c:.0f}")
+    return f"{rounds:.0f} rounds, {epochs} client-epochs"
+
+
 def _convergence_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
-    c = _num(m, "compute_to_target", "client_epochs")
-    return (f"{fmt.number(c)} client-epochs to the target" if c is not None else "target not reached") + \
-        f" · final accuracy {fmt.percent(_num(m, 'accuracy'))}"
+    final = fmt.percent(_num(m, "accuracy"))
+    if _num(m, "baseline_accuracy") is None:
+        return f"to target: {_to_target(m, 'compute_to_target')} · final {final}"
+    return (f"to target: {_to_target(m, 'compute_to_target')} (no privacy: "
+            f"{_to_target(m, 'baseline_compute_to_target')}) · final {final} vs "
+            f"{fmt.percent(_num(m, 'baseline_accuracy'))}")
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
@@ -518,7 +532,9 @@ INSTRUMENTS: tuple[Instrument, ...] = (
     PRIVACY_FRONTIER,
     Instrument("convergence", "Convergence", "Accuracy round by round", frozenset({"curve", "epsilon", "accuracy"}),
                _draw_convergence, _convergence_caption,
-               shows=frozenset({"target_accuracy", "compute_to_target.client_epochs"})),
+               shows=frozenset({"target_accuracy", "compute_to_target.client_epochs", "compute_to_target.rounds",
+                                "baseline_accuracy", "baseline_compute_to_target.client_epochs",
+                                "baseline_compute_to_target.rounds"})),
 )
 
 # What each part's model is expected to draw before its first run, so the tabs are
