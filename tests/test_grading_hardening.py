@@ -616,3 +616,25 @@ def test_a_copy_of_a_copy_names_both_kinds(toy_mission, tmp_path):
     assert flags == {"ada": [("near-identical", 3)],
                      "bob": [("identical", 2), ("near-identical", 2)],
                      "cy": [("identical", 2), ("near-identical", 2)]}
+
+
+# ------------------------------------------------------------------ old saves that repeat a design
+
+
+def test_an_old_save_that_repeats_a_design_is_graded_with_the_repeat_marked_and_free(tmp_path):
+    from edgequest.grading.formats import part_markdown, replay_text
+
+    golden = GOLDEN / "golden-ada__edge-guardian.json"
+    library = MissionLibrary()
+    honest = grade_file(golden, library)
+    data = json.loads(golden.read_text())
+    runs = data["record"]["parts"]["1"]["runs"]
+    runs.append(dict(runs[0]))  # played before a repeat was refused: the same design again
+    copied = tmp_path / golden.name
+    copied.write_text(json.dumps(data))
+    grade = grade_file(copied, library)
+    part = grade.to_dict()["parts"][0]
+    assert part["runs_used"] == len(runs) - 1  # the repeat spent no run...
+    assert part["runs"][-1]["repeat_of_run"] == 1 and "repeat_of_run" not in part["runs"][0]
+    assert grade.parts[0].points == honest.parts[0].points  # ...so thrift, and the grade, are unchanged
+    assert "repeats run 1" in replay_text(grade) and "repeats run 1" in part_markdown(grade.parts[0])

@@ -198,6 +198,8 @@ def part_markdown(part: PartGrade) -> str:
         for run in part.runs:
             mark = " ★" if part.committed == run.run else ""
             controls = ", ".join(f"{k}={_fmt(v)}" for k, v in run.controls.items())
+            if run.repeat_of is not None:
+                controls = f"(repeats run {run.repeat_of}) " + controls
             table.append(f"| {run.run}{mark} | {_md_text(controls)} | {_fmt(run.metric)} | "
                          f"{run.checks_passed}/{run.checks_total} | {run.points:.1f} |")
         lines.append("\n".join(table))
@@ -310,6 +312,8 @@ def replay_text(grade: SaveGrade, width: int = 80) -> str:
                 head = (f"  {mark}{run.run:>3}  {run.points:5.1f}  {run.checks_passed:>2}/{run.checks_total:<2}"
                         f"{_fmt(run.metric):>17}  ")
                 controls = " ".join(f"{k}={_fmt(v)}" for k, v in run.controls.items())
+                if run.repeat_of is not None:
+                    controls = f"(repeats run {run.repeat_of}; spent no run) " + controls
                 folded = textwrap.wrap(controls, width=width - len(head), break_on_hyphens=False) or [""]
                 lines.append(head + folded[0])
                 lines.extend(" " * len(head) + more for more in folded[1:])

@@ -44,6 +44,7 @@ class RunLine:
     points: float  # the design's own score out of 100 (SPEC and margin)
     checks: tuple[Mapping[str, Any], ...] = ()
     metrics: Mapping[str, Any] | None = None  # every metric, kept only for ``replay --json``
+    repeat_of: int | None = None  # 1-based run this one repeats (old saves only); it spent no run
 
     def to_dict(self, detail: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -55,6 +56,8 @@ class RunLine:
             "score": round(self.points, 4),
             "spec": [dict(c) for c in self.checks],
         }
+        if self.repeat_of is not None:
+            data["repeat_of_run"] = self.repeat_of
         if detail and self.metrics is not None:
             data["metrics"] = dict(self.metrics)
         return data
@@ -92,7 +95,7 @@ class PartGrade:
             "components": {k: round(v, 4) for k, v in self.components.items()},
             "lock": dict(self.lock),
             "budget": self.budget,
-            "runs_used": len(self.runs),
+            "runs_used": sum(r.repeat_of is None for r in self.runs),  # repeats in old saves spent nothing
             "committed_run": self.committed,
             "metric": {"name": self.metric_name, "goal": self.metric_goal, "value": self.metric_value},
             "runs": [r.to_dict(detail) for r in self.runs],
@@ -346,6 +349,7 @@ def _run_line(part: Part, outcome: RunOutcome, detail: bool) -> RunLine:
         points=float(outcome.points),
         checks=tuple(plain(c.to_dict()) for c in outcome.checks),
         metrics=plain(dict(outcome.metrics)) if detail else None,
+        repeat_of=None if outcome.repeat_of is None else outcome.repeat_of + 1,
     )
 
 
