@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Mapping
 
+from textual import events
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -82,6 +83,25 @@ class EdgeQuestApp(App[int]):
     def notify(self, message: str, *args, **kwargs) -> None:  # type: ignore[override]
         self.notices.append(message)
         super().notify(message, *args, **kwargs)
+
+    @property
+    def too_small(self) -> bool:
+        """True while the terminal is below the size the game needs (the cover is up)."""
+        width, height = self.size
+        return width < MIN_WIDTH or height < MIN_HEIGHT
+
+    async def on_event(self, event: events.Event) -> None:
+        # Behind the "terminal too small" cover no key, paste or click may act: the player
+        # cannot see what it would do. Only ctrl+q (quit, the game is saved) goes through.
+        if (
+            isinstance(event, (events.InputEvent, events.Paste))
+            and not event.is_forwarded
+            and self.too_small
+            and not (isinstance(event, events.Key) and event.key == "ctrl+q")
+        ):
+            event.stop()
+            return
+        await super().on_event(event)
 
     def get_default_screen(self) -> TitleScreen:
         return TitleScreen()
