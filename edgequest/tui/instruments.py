@@ -96,7 +96,7 @@ def _draw_memory(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -
     budget = _num(m, "budget_mb")
     inference = _num(m, "inference_mb")
     scale = max([total] + [v for v in (budget, inference) if v is not None])
-    unit, div = ("GB", 1024.0) if scale >= 20_000 else ("MB", 1.0)
+    unit, div = ("GB", 1000.0) if scale >= 20_000 else ("MB", 1.0)
     rows = [label for _, label, _, _ in present] + ["TOTAL"]
     extra = [(name, v) for name, v in (("infer", inference), ("budget", budget)) if v is not None]
     rows += [name for name, _ in extra]

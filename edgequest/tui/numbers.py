@@ -40,21 +40,23 @@ def number(value: Any, unit: str = "") -> str:
         text = f"{x:,.0f}"
     elif abs(x) >= 10:
         text = f"{x:.1f}"
-    elif abs(x) >= 0.01:
+    else:  # 0.001 stays 0.001; only below 0.0001 does it switch to 1.5e-05
         text = f"{x:.3g}"
-    else:
-        text = f"{x:.2e}"
     if not unit:
         return text
     return f"{text}{unit}" if unit in ("%", "×") else f"{text} {unit}"
 
 
 def memory(mb: float | None, scale_mb: float | None = None) -> str:
-    """Megabytes, shown in GB when the scale of the picture is tens of gigabytes."""
+    """Megabytes, shown in GB when the scale of the picture is tens of gigabytes.
+
+    The engine counts 1 MB = 10^6 bytes, so 1 GB here is 1000 MB (10^9 bytes), as the SPEC's
+    figures are: 85,899 MB shows as 85.9 GB, never 83.9.
+    """
     if mb is None:
         return "—"
     if (scale_mb if scale_mb is not None else mb) >= 20_000:
-        return number(mb / 1024, "GB")
+        return number(mb / 1000, "GB")
     return number(mb, "MB")
 
 

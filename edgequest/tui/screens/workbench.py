@@ -26,7 +26,8 @@ from edgequest.tui.screens.base import PartScreen
 from edgequest.tui.widgets.chart import InstrumentChart
 from edgequest.tui.widgets.peek import MathPeek
 from edgequest.tui.widgets.spec import SpecPanel
-from edgequest.tui.widgets.stepper import ControlStepper
+from edgequest.tui.widgets.stepper import ARROWS_WIDTH, ControlStepper
+from edgequest.tui.widgets.stepper import widths as stepper_widths
 from edgequest.tui.widgets.keybar import KeyBar
 
 
@@ -72,6 +73,7 @@ the run you stand by: that reveals the Lock's truth.
         start = dict(runs[-1].controls) if runs else self.part.defaults
         self._draft: dict[str, Any] = start
         self._instrument_ids: list[str] = []
+        self._label_width, self._value_width = stepper_widths(self.part.controls, self._draft)
 
     # ------------------------------------------------------------------ layout
 
@@ -83,8 +85,8 @@ the run you stand by: that reveals the Lock's truth.
             with Vertical(id="left"):
                 with VerticalScroll(id="controls"):
                     for control in part.controls:
-                        yield ControlStepper(control, self._draft[control.name], id=f"control-{control.name}")
-                yield Static(id="hint", classes="dim")
+                        yield ControlStepper(control, self._draft[control.name], id=f"control-{control.name}",
+                                             label_width=self._label_width, value_width=self._value_width)
                 with VerticalScroll(id="spec-box"):
                     yield SpecPanel(part, id="spec")
                 yield Static(id="history", classes="dim")
@@ -98,6 +100,7 @@ the run you stand by: that reveals the Lock's truth.
                         with VerticalScroll():
                             yield Static(id="numbers")
                 yield MathPeek(part, id="peek")
+        yield Static(id="hint")
         yield KeyBar()
 
     def _pane(self, instrument: Instrument) -> TabPane:
@@ -110,6 +113,10 @@ the run you stand by: that reveals the Lock's truth.
         )
 
     def on_mount(self) -> None:
+        # The controls' column is as wide as its longest label and value (plus the border
+        # and a one-cell scrollbar); the instruments take the rest of the row.
+        left = self.query_one("#left")
+        left.styles.min_width = self._label_width + self._value_width + ARROWS_WIDTH + 3
         self.query_one("#controls").border_title = "Design"
         self.query_one("#spec-box").border_title = "SPEC"
         table = self.query_one("#runs", DataTable)
@@ -201,7 +208,10 @@ the run you stand by: that reveals the Lock's truth.
 
     def _show_hint(self, stepper: ControlStepper) -> None:
         control = stepper.control
-        self.query_one("#hint", Static).update(f"{control.label}: {control.help} ({control.accepted()})")
+        hint = Text()
+        hint.append(f"{control.label}: ", style="bold")
+        hint.append(f"{control.help} ({control.accepted()})")
+        self.query_one("#hint", Static).update(hint)
 
     # ------------------------------------------------------------------ events
 
