@@ -40,3 +40,53 @@ async def test_no_key_acts_behind_the_too_small_cover(fake_models, tmp_path):
         await pilot.press("r")  # and at full size the keys act again
         await settle(pilot)
         assert len(app.session.game.outcomes(1)) == 2
+
+
+def test_the_title_path_loads_no_numpy_plotext_or_engine():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom edgequest.campaign import load_campaign\nimport edgequest.tui.launch, edgequest.tui.app\n"
+            "load_campaign(check_models=False)\n"
+            "heavy = [m for m in ('numpy', 'plotext', 'edgequest.engine', 'edgequest.simulators') if m in sys.modules]\n"
+            "print(heavy)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_deferred_mission_check_still_rejects_a_bad_model(tmp_path):
+    from edgequest.campaign import load_campaign, mission_paths
+    from edgequest.errors import MissionError
+    from edgequest.tui.launch import CampaignCheck
+
+    source = mission_paths()[0]
+    (tmp_path / source.name).write_text(source.read_text().replace('model = "frontier"', 'model = "nope"', 1))
+    assert load_campaign(tmp_path, check_models=False)  # the title can list it
+    problems = []
+    check = CampaignCheck(tmp_path)
+    check.on_problem = lambda: problems.append(True)
+    with pytest.raises(MissionError, match="nope"):
+        check.run()
+    with pytest.raises(MissionError):  # once found, every later open is refused too
+        check.run()
+    assert problems == [True]
+
+
+@run_async
+async def test_a_track_opens_only_after_the_mission_check(fake_models, tmp_path):
+    from edgequest.errors import MissionError
+
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3)
+    calls = []
+
+    def refuse() -> None:
+        calls.append(True)
+        raise MissionError(["missions/x.toml: part 1: model: expected one of frontier; got 'nope'"])
+
+    app.before_open = refuse
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert calls and type(app.screen).__name__ == "TitleScreen"
+        assert "nope" in app.notices[-1]

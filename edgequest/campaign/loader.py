@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from contextvars import ContextVar
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -36,6 +37,8 @@ from edgequest.campaign.schema import (
     frozen_mapping,
 )
 from edgequest.errors import ControlError, MissionError
+
+_CHECK_MODELS: ContextVar[bool] = ContextVar("check_models", default=True)
 
 SCHEMA_VERSION = 1
 MAX_MISSION_BYTES = 1_000_000
@@ -107,9 +110,18 @@ def check_missions(paths: list[Path]) -> tuple[dict[str, Mission], list[str]]:
     return missions, problems
 
 
-def load_campaign(folder: Path | None = None) -> dict[str, Mission]:
-    """Every track of a folder, keyed by track id, in file order."""
-    missions, problems = check_missions(mission_paths(folder))
+def load_campaign(folder: Path | None = None, *, check_models: bool = True) -> dict[str, Mission]:
+    """Every track of a folder, keyed by track id, in file order.
+
+    ``check_models=False`` skips the cross-check of each part with its engine model (which
+    imports numpy and the engine): the game's title screen lists the tracks with it and
+    runs the full check in the background before any track opens.
+    """
+    token = _CHECK_MODELS.set(check_models)
+    try:
+        missions, problems = check_missions(mission_paths(folder))
+    finally:
+        _CHECK_MODELS.reset(token)
     if problems:
         raise MissionError(problems)
     return missions
@@ -433,6 +445,8 @@ def _read_part(r: _Reader) -> Part | None:
 
 def _check_against_model(r: _Reader, part: Part) -> None:
     """Cross-check a part with the engine model it names: params, controls, metrics, truth."""
+    if not _CHECK_MODELS.get():
+        return
     from edgequest.simulators.registry import models  # the one place a file meets the engine
 
     known = models()

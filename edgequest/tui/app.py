@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from textual import events
 from textual.app import App
@@ -79,6 +79,10 @@ class EdgeQuestApp(App[int]):
         self.session = session
         self._initial_track = track
         self.notices: list[str] = []  # every notice shown, newest last (tests read it)
+        # Called before a track opens; the launcher sets it to wait for the mission check.
+        self.before_open: Callable[[], None] | None = None
+        # Work the title starts in a thread once it is drawn (the launcher's mission check).
+        self.warm_up: Callable[[], None] | None = None
 
     def notify(self, message: str, *args, **kwargs) -> None:  # type: ignore[override]
         self.notices.append(message)
@@ -129,6 +133,8 @@ class EdgeQuestApp(App[int]):
             self.session.close()
             self.session = None
         try:
+            if self.before_open is not None:
+                self.before_open()
             self.session = Session.open(mission, self.save_dir, self.player, self.seed)
         except EdgeQuestError as exc:
             self.notify(str(exc), title="Cannot open the save", severity="error", timeout=10)

@@ -73,12 +73,15 @@ resumes where you left off; your moves are saved after every action.
         ids = list(self.edge_app.campaign)
         tracks.highlighted = ids.index(current) if current in ids else 0
 
-        self._warm_up()
+        self.call_after_refresh(self._warm_up)
 
     @work(thread=True, exit_on_error=False)
     def _warm_up(self) -> None:
         """Import the game core, numpy and plotext while the player reads the title, so
-        opening a track is immediate. The title itself never waits for them."""
+        opening a track is immediate. The title itself never waits for them: this starts
+        only once the title is drawn (before, it would compete with the drawing)."""
+        if self.edge_app.warm_up is not None:
+            self.edge_app.warm_up()
         import plotext  # noqa: F401
 
         import edgequest.game.play  # noqa: F401
