@@ -90,3 +90,51 @@ async def test_a_track_opens_only_after_the_mission_check(fake_models, tmp_path)
         await pilot.pause()
         assert calls and type(app.screen).__name__ == "TitleScreen"
         assert "nope" in app.notices[-1]
+
+
+async def run_with(pilot, *keys: str) -> None:
+    await pilot.press(*keys, "r")
+    await settle(pilot)
+
+
+@run_async
+async def test_commit_offers_the_best_passing_run_and_asks_again_before_a_failing_one(fake_models, tmp_path):
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        await run_with(pilot)  # full fine-tuning: over the memory budget
+        await run_with(pilot, "right", "right")  # LoRA
+        await run_with(pilot, "left", "left")  # full again, the latest run
+        await run_with(pilot)
+        outcomes = app.session.game.outcomes(1)
+        assert [o.passed for o in outcomes] == [False, True, False, False]
+        await pilot.press("c")
+        await pilot.pause()
+        dialog = app.screen
+        runs = dialog.query_one("#commit-runs")
+        assert runs.highlighted == 1  # the passing run, not the latest
+        hint = dialog.query_one("#commit-hint")
+        assert hint.region.bottom <= dialog.query_one("#dialog").region.bottom  # the hint shows with 4 runs
+        assert hint.region.height >= 1 and dialog.query_one("#dialog").region.bottom <= SIZE[1]
+        await pilot.press("end", "enter")  # a failing run: asked again, nothing committed
+        await pilot.pause()
+        assert app.screen is dialog and app.session.game.committed(1) is None
+        assert "fails the SPEC" in str(hint.render())
+        await pilot.press("escape")  # no: back to choosing
+        await pilot.pause()
+        assert app.screen is dialog and "Enter commits" in str(hint.render())
+        await pilot.press("enter", "y")
+        await pilot.pause()
+        assert app.session.game.committed(1).index == 3
+
+
+@run_async
+async def test_up_and_down_wrap_within_the_controls(fake_models, tmp_path):
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        assert app.focused.id == "control-method"
+        await pilot.press("up")
+        assert app.focused.id == "control-rank"
+        await pilot.press("down")
+        assert app.focused.id == "control-method"

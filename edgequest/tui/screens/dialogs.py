@@ -21,41 +21,84 @@ from edgequest.tui.widgets.keybar import KeyBar
 _CLOSE = Binding("escape", "close", "Cancel", id="dialog.cancel", tooltip="Close this without doing anything.")
 
 
-class CommitScreen(EdgeModal):
-    """Choose the run to stand by: the latest is highlighted, the best is marked."""
+def best_run(outcomes: Sequence[Any]) -> Any:
+    """The run to offer first: the best-scoring run that meets the SPEC, else the best one."""
+    passing = [o for o in outcomes if o.passed]
+    return max(passing or outcomes, key=lambda o: (o.points, -o.index))
 
-    BINDINGS = [_CLOSE]
+
+class CommitScreen(EdgeModal):
+    """Choose the run to stand by: the best passing run is highlighted; a failing run is
+    committed only when asked again (y)."""
+
+    BINDINGS = [_CLOSE, Binding("y", "confirm", "Commit anyway", id="dialog.confirm", show=False,
+                                tooltip="Commit the failing run asked about.")]
 
     def __init__(self, part: Part, outcomes: Sequence[Any]):
         super().__init__()
         self.part = part
         self.outcomes = list(outcomes)
+        self.asking: int | None = None  # the failing run we asked about
 
     def compose(self) -> ComposeResult:
-        best = max(self.outcomes, key=lambda o: (o.points, -o.index))
+        best = best_run(self.outcomes)
         options = []
         for o in self.outcomes:
             passed = sum(c.passed for c in o.checks)
             verdict = "✓ PASS" if o.passed else f"✗ FAIL {passed}/{len(o.checks)}"
-            controls = ", ".join(f"{k}={stepping.shown(self.part.control(k), v)}" for k, v in o.controls.items())
             star = "  ★ best" if o is best else ""
-            options.append(Option(Text(f"Run {o.index + 1:>2}  {verdict:<12} {o.points:>3.0f} pts{star}\n"
-                                       f"        {controls}"), id=str(o.index)))
+            options.append(Option(Text(f"Run {o.index + 1:>2}  {verdict:<12} {o.points:>3.0f} pts{star}"),
+                                  id=str(o.index)))
         with Vertical(id="dialog"):
             yield Static(Text("Commit the design you stand by", style="bold"))
             yield Static("Committing reveals the Lock's truth and closes the workbench of this part.", classes="dim")
             yield OptionList(*options, id="commit-runs")
-            yield Static("Enter commits the highlighted run · Esc cancels", classes="dim")
+            yield Static(id="commit-detail")
+            yield Static(id="commit-hint", classes="dim")
 
     def on_mount(self) -> None:
         runs = self.query_one("#commit-runs", OptionList)
-        runs.highlighted = len(self.outcomes) - 1
+        runs.highlighted = self.outcomes.index(best_run(self.outcomes))
         runs.focus()
+        self._show_hint()
+
+    def _outcome(self, index: int) -> Any:
+        return next(o for o in self.outcomes if o.index == index)
+
+    def _show_hint(self) -> None:
+        hint = self.query_one("#commit-hint", Static)
+        if self.asking is None:
+            hint.update("Enter commits the highlighted run · Esc cancels")
+            return
+        hint.update(Text(f"Run {self.asking + 1} fails the SPEC. Commit it anyway? y commits · "
+                         "Esc or ↑/↓ chooses again", style="bold"))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        outcome = self._outcome(int(event.option.id or 0))
+        self.query_one("#commit-detail", Static).update(
+            " · ".join(f"{self.part.control(k).label} {stepping.shown(self.part.control(k), v)}"
+                       for k, v in outcome.controls.items()))
+        if self.asking is not None and self.asking != outcome.index:
+            self.asking = None
+            self._show_hint()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id or 0))
+        outcome = self._outcome(int(event.option.id or 0))
+        if outcome.passed or self.asking == outcome.index:
+            self.dismiss(outcome.index)
+            return
+        self.asking = outcome.index
+        self._show_hint()
+
+    def action_confirm(self) -> None:
+        if self.asking is not None:
+            self.dismiss(self.asking)
 
     def action_close(self) -> None:
+        if self.asking is not None:
+            self.asking = None
+            self._show_hint()
+            return
         self.dismiss(None)
 
 

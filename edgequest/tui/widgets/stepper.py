@@ -53,10 +53,10 @@ class ControlStepper(Widget, can_focus=True):
                 tooltip="Move the control up one notch."),
         Binding("shift+left,pagedown", "step(-1, True)", "Much less", show=False, id="control.much_less"),
         Binding("shift+right,pageup", "step(1, True)", "Much more", show=False, id="control.much_more"),
-        Binding("down", "app.focus_next", "Next", show=False, id="control.next",
-                tooltip="The next control."),
-        Binding("up", "app.focus_previous", "Previous", show=False, id="control.previous",
-                tooltip="The previous control."),
+        Binding("down", "move(1)", "Next", show=False, id="control.next",
+                tooltip="The next control (from the last, the first)."),
+        Binding("up", "move(-1)", "Previous", show=False, id="control.previous",
+                tooltip="The previous control (from the first, the last)."),
         Binding("enter", "edit", "Type value", id="control.edit",
                 tooltip="Type an exact value for this control."),
     ]
@@ -87,6 +87,14 @@ class ControlStepper(Widget, can_focus=True):
 
     def action_step(self, direction: int, big: bool = False) -> None:
         self.value = stepping.step(self.control, self.value, direction, big)
+
+    def action_move(self, direction: int) -> None:
+        """Focus the next or previous control of the same column, wrapping at the ends, so
+        ↑/↓ never send the focus somewhere the player cannot see."""
+        parent = self.parent
+        steppers = [w for w in (parent.children if parent is not None else []) if isinstance(w, ControlStepper)]
+        if len(steppers) > 1:
+            steppers[(steppers.index(self) + direction) % len(steppers)].focus()
 
     def action_edit(self) -> None:
         self.post_message(self.EditRequested(self))
