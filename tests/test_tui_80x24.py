@@ -138,3 +138,45 @@ async def test_up_and_down_wrap_within_the_controls(fake_models, tmp_path):
         assert app.focused.id == "control-rank"
         await pilot.press("down")
         assert app.focused.id == "control-method"
+
+
+def _int_control(name: str, low: int, high: int, default: int, step=None):
+    from edgequest.campaign.schema import Control
+
+    return Control(name=name, label=name, kind="int", default=default, help="", min=low, max=high, step=step)
+
+
+def test_ranks_and_batches_step_through_powers_of_two_both_ways():
+    from edgequest.tui import stepping
+
+    rank = _int_control("rank", 1, 64, 16)
+    batch = _int_control("batch", 1, 64, 16)
+    assert stepping.step(rank, 16, -1) == 8 and stepping.step(rank, 16, +1) == 32
+    assert stepping.step(batch, 16, -1, big=True) == 8  # PgDn
+    assert stepping.step(batch, 8, +1, big=True) == 16 and stepping.step(batch, 16, +1, big=True) == 32  # PgUp
+    assert stepping.step(batch, 12, -1) == 8 and stepping.step(batch, 12, +1) == 16  # a typed value snaps
+    assert stepping.step(batch, 64, +1) == 64 and stepping.step(batch, 1, -1) == 1
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_every_campaign_control_steps_back_where_it_came_from(big):
+    from edgequest.campaign import load_campaign
+    from edgequest.tui import stepping
+
+    for mission in load_campaign().values():
+        for part in mission.parts:
+            for control in part.controls:
+                if control.kind == "choice":
+                    continue
+                values = stepping.notches(control)
+                assert values[0] == control.min and values[-1] == control.max
+                assert list(values) == sorted(set(values)), (mission.id, control.name, values)
+                for value in values:
+                    value = int(value) if control.kind == "int" else value
+                    for direction in (-1, +1):
+                        moved = stepping.step(control, value, direction, big)
+                        back = stepping.step(control, moved, -direction, big)
+                        if moved not in (control.min, control.max):  # not pressed against an end
+                            assert back == value, (mission.id, control.name, value, moved, back)
+                if stepping.is_power_of_two_range(control):
+                    assert all(int(v) & (int(v) - 1) == 0 for v in values), (control.name, values)

@@ -256,6 +256,10 @@ the run you stand by: that reveals the Lock's truth.
             return None  # shown dimmed: not now, but soon
         if action == "commit" and not self.game.outcomes(self.number):
             return None
+        if action == "load_run":  # only where a run is highlighted: the Runs view
+            if not self.is_mounted or self.query_one("#views", TabbedContent).active != "view-runs":
+                return False
+            return True if self.game.outcomes(self.number) else None
         if action == "run" and self.game.runs_left(self.number) <= 0:
             return None
         return True
@@ -350,15 +354,26 @@ the run you stand by: that reveals the Lock's truth.
         if tabs.active in panes:
             tabs.active = panes[(panes.index(tabs.active) + 1) % len(panes)]
 
+    @on(TabbedContent.TabActivated)
+    def _view_changed(self) -> None:
+        self.refresh_bindings()  # l (load a run) acts only in the Runs view
+
     def action_load_run(self) -> None:
         table = self.query_one("#runs", DataTable)
         outcomes = self.game.outcomes(self.number)
-        if not outcomes:
+        if not outcomes or self.query_one("#views", TabbedContent).active != "view-runs":
             return
         index = table.cursor_row if 0 <= table.cursor_row < len(outcomes) else len(outcomes) - 1
-        for name, value in outcomes[index].controls.items():
+        controls = outcomes[index].controls
+        if dict(controls) == self._draft:
+            self.notify(f"The workbench already holds run {index + 1}'s controls.")
+            return
+        changed = [f"{self.part.control(k).label} {stepping.shown(self.part.control(k), v)}"
+                   for k, v in controls.items() if self._draft.get(k) != v]
+        for name, value in controls.items():
             self.query_one(f"#control-{name}", ControlStepper).value = value
-        self.notify(f"Controls of run {index + 1} loaded.")
+        self.notify(f"Run {index + 1}'s controls are back on the workbench ({'; '.join(changed)}). "
+                    "Press r to run them.", title="Loaded")
 
     def action_tracks(self) -> None:
         self.edge_app.back_to_tracks()

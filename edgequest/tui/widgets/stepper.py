@@ -57,7 +57,7 @@ class ControlStepper(Widget, can_focus=True):
                 tooltip="The next control (from the last, the first)."),
         Binding("up", "move(-1)", "Previous", show=False, id="control.previous",
                 tooltip="The previous control (from the first, the last)."),
-        Binding("enter", "edit", "Type value", id="control.edit",
+        Binding("enter", "edit", "Type", id="control.edit",
                 tooltip="Type an exact value for this control."),
     ]
 
