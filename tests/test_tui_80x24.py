@@ -180,3 +180,23 @@ def test_every_campaign_control_steps_back_where_it_came_from(big):
                             assert back == value, (mission.id, control.name, value, moved, back)
                 if stepping.is_power_of_two_range(control):
                     assert all(int(v) & (int(v) - 1) == 0 for v in values), (control.name, values)
+
+
+@run_async
+async def test_math_peek_takes_the_focus_and_scrolls_by_keyboard(fake_models, tmp_path):
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        await pilot.press("down", "r")
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        peek = app.screen.query_one("#peek")
+        assert app.focused is peek
+        if peek.max_scroll_y:
+            await pilot.press("end")
+            await pilot.pause()
+            assert peek.scroll_y == peek.max_scroll_y
+        await pilot.press("m")
+        await pilot.pause()
+        assert app.focused.id == "control-rank"  # back where the player was

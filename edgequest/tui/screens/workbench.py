@@ -248,8 +248,16 @@ the run you stand by: that reveals the Lock's truth.
 
     def watch_peek_open(self, open_: bool) -> None:
         self.set_class(open_, "-peek")
-        if open_ and self.is_mounted:
+        if not self.is_mounted:
+            return
+        peek = self.query_one("#peek", MathPeek)
+        if open_:
             self._update_peek()
+            self._focus_before_peek = self.focused
+            peek.focus()  # the keyboard scrolls it; Tab goes back to the controls
+        elif self.focused is peek or self.focused is None:
+            before = getattr(self, "_focus_before_peek", None)
+            (before if before is not None and before.is_attached else self.query(ControlStepper).first()).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("run", "commit", "load_run") and self.simulating:
