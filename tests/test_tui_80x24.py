@@ -200,3 +200,29 @@ async def test_math_peek_takes_the_focus_and_scrolls_by_keyboard(fake_models, tm
         await pilot.press("m")
         await pilot.pause()
         assert app.focused.id == "control-rank"  # back where the player was
+
+
+@run_async
+async def test_a_refused_value_is_named_by_the_controls_label(fake_models, tmp_path):
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        await pilot.press("down", "enter", "backspace", "9", "9", "9", "enter")
+        await pilot.pause()
+        assert app.notices[-1].startswith("LoRA rank: '999' is not accepted") and "'rank'" not in app.notices[-1]
+
+
+@run_async
+async def test_c_before_any_run_and_r_after_the_last_say_why(fake_models, tmp_path):
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        assert "run a design first" in app.notices[-1] and type(app.screen).__name__ == "WorkbenchScreen"
+        for _ in range(app.session.mission.part(1).budget):
+            await run_with(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "runs are used" in app.notices[-1]
+        assert len(app.session.game.outcomes(1)) == app.session.mission.part(1).budget

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from edgequest.errors import ControlError
 from edgequest.tui import numbers as fmt
 from edgequest.tui import stepping
 from edgequest.tui.actions import bindings
@@ -233,8 +234,12 @@ the run you stand by: that reveals the Lock's truth.
         def done(raw: str | None) -> None:
             if raw is None:
                 return
+            control = stepper.control
             try:
-                stepper.value = stepper.control.coerce(raw if stepper.control.kind != "choice" else raw.strip())
+                stepper.value = control.coerce(raw if control.kind != "choice" else raw.strip())
+            except ControlError:  # said with the label the player sees, not the file's name
+                self.notify_error(ControlError(f"{control.label}: {raw.strip()!r} is not accepted; "
+                                               f"expected {control.accepted()}"))
             except Exception as exc:
                 self.notify_error(exc)
 
@@ -262,14 +267,11 @@ the run you stand by: that reveals the Lock's truth.
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("run", "commit", "load_run") and self.simulating:
             return None  # shown dimmed: not now, but soon
-        if action == "commit" and not self.game.outcomes(self.number):
-            return None
+        # r with no runs left and c with no run yet stay live: pressing them says why not.
         if action == "load_run":  # only where a run is highlighted: the Runs view
             if not self.is_mounted or self.query_one("#views", TabbedContent).active != "view-runs":
                 return False
             return True if self.game.outcomes(self.number) else None
-        if action == "run" and self.game.runs_left(self.number) <= 0:
-            return None
         return True
 
     # ------------------------------------------------------------------ actions
@@ -338,7 +340,10 @@ the run you stand by: that reveals the Lock's truth.
     def action_commit(self) -> None:
         from edgequest.tui.screens.dialogs import CommitScreen
 
-        if self.simulating or not self.game.outcomes(self.number):
+        if self.simulating:
+            return
+        if not self.game.outcomes(self.number):
+            self.notify("Nothing to commit yet: run a design first (r).", severity="warning")
             return
 
         def done(index: int | None) -> None:
