@@ -226,3 +226,41 @@ async def test_c_before_any_run_and_r_after_the_last_say_why(fake_models, tmp_pa
         await settle(pilot)
         assert "runs are used" in app.notices[-1]
         assert len(app.session.game.outcomes(1)) == app.session.mission.part(1).budget
+
+
+@run_async
+async def test_unrun_controls_and_a_reflection_draft_survive_quitting(fake_models, tmp_path):
+    campaign = fake_campaign()
+    app = EdgeQuestApp(campaign, tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        await pilot.press("down", "right", "right")  # rank 8 -> 10 (the stand-in steps by 1), not run
+    assert (tmp_path / ".ada__cloud-titan.drafts").exists()
+    again = EdgeQuestApp(campaign, tmp_path, "ada", track="cloud-titan")
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.screen.query_one("#control-rank").value == 10
+        assert again.screen.query_one("#control-method").value == "full"
+        await run_with(pilot)
+        assert again.session.game.outcomes(1)[-1].controls["rank"] == 10
+        await pilot.press("c", "enter")
+        await pilot.pause()
+        if type(again.screen).__name__ == "CommitScreen":
+            await pilot.press("y")
+            await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press(*"Half a thought")
+        await pilot.pause()
+    third = EdgeQuestApp(campaign, tmp_path, "ada", track="cloud-titan")
+    async with third.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert type(third.screen).__name__ == "RevealScreen"  # the reveal again, then Reflect
+        await pilot.press("enter")
+        await pilot.pause()
+        assert third.screen.query_one("#reflection").text == "Half a thought"
+        await pilot.press(*" that I finish now, explaining why rank mattered for memory.", "ctrl+s")
+        await pilot.pause()
+        record = third.session.game.record.parts[1]
+        assert record.reflection.startswith("Half a thought that I finish")
+    assert not (tmp_path / ".ada__cloud-titan.drafts").exists()  # nothing left to resume

@@ -195,8 +195,10 @@ GENERAL_HELP = """\
 
 Each part goes: **briefing → the Lock** (predict first) **→ the workbench** (at most the
 part's budget of runs) **→ commit → the reveal → Reflect**. After part 3, the **Ledger**.
-Everything is saved after every move; quit any time with **ctrl+q** and start again to
-resume. **ctrl+p** opens the command palette (actions and themes).
+Every move (a prediction, a run, a commit, a reflection, the Ledger) is saved as you make
+it. Controls you changed but have not run, and a reflection or Ledger you are still
+typing, are kept as drafts beside the save. Quit any time with **ctrl+q** (or lose the
+connection) and start again: you resume where you were, drafts included. **ctrl+p** opens the command palette (actions and themes).
 """
 
 

@@ -82,6 +82,9 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
 
     def on_mount(self) -> None:
         self.query_one("#ledger").border_title = "The Ledger"
+        kept = self.session.draft("ledger")
+        if isinstance(kept, str) and kept and not self.session.game.finished:
+            self.query_one("#ledger-text", TextArea).load_text(kept)
         # The designs come first: the page opens at the top; Tab reaches the strategy.
         self.query_one("#ledger").focus()
 
@@ -96,6 +99,9 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
         text.append(f"  Track total: {game.total_points():.1f} of 100\n", style="bold")
         text.append(f"\nYour save: {self.session.path}\n", style="dim")
         return text
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.session.keep_draft("ledger", event.text_area.text or None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "submit":

@@ -216,10 +216,16 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
 
     def on_mount(self) -> None:
         self.query_one("#reflect").border_title = f"Reflect · Part {self.number}"
-        self.query_one("#reflection").focus()
+        area = self.query_one("#reflection", TextArea)
+        kept = self.session.draft(f"reflection-{self.number}")
+        if isinstance(kept, str) and kept:
+            area.load_text(kept)  # typed before the game was left: kept as a draft
+            area.move_cursor(area.document.end)
+        area.focus()
         self._count()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.session.keep_draft(f"reflection-{self.number}", event.text_area.text or None)
         self._count()
 
     def _count(self) -> None:

@@ -72,9 +72,23 @@ the run you stand by: that reveals the Lock's truth.
         super().__init__(number)
         runs = self.game.outcomes(number)
         start = dict(runs[-1].controls) if runs else self.part.defaults
-        self._draft: dict[str, Any] = start
+        self._draft: dict[str, Any] = {**start, **self._kept_controls()}
         self._instrument_ids: list[str] = []
         self._label_width, self._value_width = stepper_widths(self.part.controls, self._draft)
+
+    def _kept_controls(self) -> dict[str, Any]:
+        """Controls set but not run before the game was left (the session's draft)."""
+        kept = self.session.draft(f"controls-{self.number}")
+        if not isinstance(kept, dict):
+            return {}
+        values = {}
+        for control in self.part.controls:
+            if control.name in kept:
+                try:
+                    values[control.name] = control.coerce(kept[control.name])
+                except ControlError:
+                    continue
+        return values
 
     # ------------------------------------------------------------------ layout
 
@@ -223,6 +237,7 @@ the run you stand by: that reveals the Lock's truth.
     @on(ControlStepper.Changed)
     def _control_changed(self, event: ControlStepper.Changed) -> None:
         self._draft[event.stepper.control.name] = event.stepper.value
+        self.session.keep_draft(f"controls-{self.number}", dict(self._draft))
         self._update_status()
 
     @on(ControlStepper.EditRequested)
