@@ -264,3 +264,26 @@ async def test_unrun_controls_and_a_reflection_draft_survive_quitting(fake_model
         record = third.session.game.record.parts[1]
         assert record.reflection.startswith("Half a thought that I finish")
     assert not (tmp_path / ".ada__cloud-titan.drafts").exists()  # nothing left to resume
+
+
+@run_async
+async def test_the_track_list_keeps_its_cursor_and_keys_after_esc_and_play_after_tab(fake_models, tmp_path):
+    campaign = fake_campaign()
+    ids = list(campaign)
+    app = EdgeQuestApp(campaign, tmp_path, "ada", seed=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "enter")  # the second track
+        await pilot.pause()
+        assert app.session.mission.id == ids[1]
+        await pilot.press("escape", "down")  # a key right after Esc is not dropped
+        await pilot.pause()
+        tracks = app.screen.query_one("#tracks")
+        assert tracks.highlighted == 2
+        await pilot.press("tab")
+        await pilot.pause()
+        bar = str(app.screen.query_one("KeyBar").render())
+        assert "Play" in bar
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session.mission.id == ids[2]

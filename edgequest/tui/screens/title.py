@@ -34,6 +34,8 @@ class TrackList(OptionList):
 
 
 class TitleScreen(EdgeScreen):
+    # Enter plays the highlighted track wherever the focus is (Tab to the details too).
+    BINDINGS = bindings("title.play")
     HELP = """\
 ## Choosing a track
 
@@ -108,6 +110,11 @@ resumes where you left off; your moves are saved after every action.
         detail.append("Parts: ", style="bold")
         detail.append(" · ".join(f"{p.number} {p.title}" for p in mission.parts))
         self.query_one("#detail", Static).update(detail)
+
+    def action_select(self) -> None:
+        tracks = self.query_one("#tracks", OptionList)
+        if tracks.highlighted is not None:
+            self.edge_app.open_track(tracks.get_option_at_index(tracks.highlighted).id or "")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
