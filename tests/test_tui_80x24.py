@@ -287,3 +287,16 @@ async def test_the_track_list_keeps_its_cursor_and_keys_after_esc_and_play_after
         await pilot.press("enter")
         await pilot.pause()
         assert app.session.mission.id == ids[2]
+
+
+@run_async
+async def test_the_theme_is_kept_across_restarts(fake_models, tmp_path):
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.theme = "nord"
+        await pilot.pause()
+    again = EdgeQuestApp(fake_campaign(), tmp_path, "ada")
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"

@@ -110,7 +110,34 @@ class EdgeQuestApp(App[int]):
     def get_default_screen(self) -> TitleScreen:
         return TitleScreen()
 
+    @property
+    def settings_path(self) -> Path:
+        """The player's screen settings (the theme), hidden beside the saves."""
+        return self.save_dir / f".{self.player}.settings.json"
+
+    def _restore_theme(self) -> None:
+        import json
+
+        try:
+            theme = json.loads(self.settings_path.read_text(encoding="utf-8")).get("theme")
+        except (OSError, ValueError, AttributeError):
+            theme = None
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
+
+    def _keep_theme(self, theme) -> None:
+        import json
+
+        from edgequest.saves.store import write_atomic
+
+        try:
+            write_atomic(self.settings_path, json.dumps({"theme": theme.name}).encode())
+        except OSError:
+            pass  # a theme that is not kept is no reason to interrupt the game
+
     def on_mount(self) -> None:
+        self._restore_theme()
         if self.session is not None:
             self._after_open()
         elif self._initial_track:
