@@ -300,3 +300,15 @@ async def test_the_theme_is_kept_across_restarts(fake_models, tmp_path):
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.theme == "nord"
+
+
+def test_the_default_player_comes_from_the_password_database_without_user(monkeypatch):
+    import os
+    import pwd
+
+    from edgequest.saves.store import default_player
+
+    for var in ("EDGEQUEST_PLAYER", "USER", "LOGNAME"):
+        monkeypatch.delenv(var, raising=False)
+    login = pwd.getpwuid(os.getuid()).pw_name
+    assert default_player() == login

@@ -123,8 +123,16 @@ def check_player(name: str) -> str:
 
 
 def default_player() -> str:
-    for var in ("EDGEQUEST_PLAYER", "USER", "LOGNAME"):
-        value = re.sub(r"[^A-Za-z0-9._-]", "-", os.environ.get(var, ""))[:40].lstrip("._-")
+    """$EDGEQUEST_PLAYER, $USER or $LOGNAME, else the login name the password database knows."""
+    names = [os.environ.get(var, "") for var in ("EDGEQUEST_PLAYER", "USER", "LOGNAME")]
+    try:
+        import pwd
+
+        names.append(pwd.getpwuid(os.getuid()).pw_name)
+    except (ImportError, KeyError, OSError):
+        pass
+    for name in names:
+        value = re.sub(r"[^A-Za-z0-9._-]", "-", name)[:40].lstrip("._-")
         if value:
             return value
     return "player"
