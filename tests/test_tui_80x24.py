@@ -312,3 +312,18 @@ def test_the_default_player_comes_from_the_password_database_without_user(monkey
         monkeypatch.delenv(var, raising=False)
     login = pwd.getpwuid(os.getuid()).pw_name
     assert default_player() == login
+
+
+def test_a_clean_close_removes_the_lock_file_and_the_next_session_locks_again(tmp_path):
+    from edgequest.saves.store import SaveSlot
+
+    slot = SaveSlot.open(tmp_path, "ada", "cloud-titan")
+    assert slot.lock_path.exists() and not slot.read_only
+    other = SaveSlot.open(tmp_path, "ada", "cloud-titan")
+    assert other.read_only  # held
+    slot.close()
+    assert not slot.lock_path.exists()
+    again = SaveSlot.open(tmp_path, "ada", "cloud-titan")
+    assert not again.read_only and again.lock_path.exists()
+    again.close()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")] == []
