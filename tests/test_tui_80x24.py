@@ -327,3 +327,25 @@ def test_a_clean_close_removes_the_lock_file_and_the_next_session_locks_again(tm
     assert not again.read_only and again.lock_path.exists()
     again.close()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")] == []
+
+
+def test_a_prompt_that_names_its_stakeholder_is_not_prefixed_again():
+    from edgequest.tui.screens.part import prompt_line
+
+    assert prompt_line("David Patterson", "Patterson asks: why?") == "Patterson asks: why?"
+    assert prompt_line("the Privacy Officer", "The Privacy Officer asks: where?") == "The Privacy Officer asks: where?"
+    assert prompt_line("Jeff Dean", "Why so many rounds?") == "Jeff Dean: “Why so many rounds?”"
+
+
+@run_async
+async def test_help_says_what_tab_does_in_words(fake_models, tmp_path):
+    from edgequest.tui.screens.dialogs import help_markdown
+
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        text = help_markdown(app.screen)
+        assert "Focus Next" not in text and "| None |" not in text
+        assert "drafts" in text
+        tab = next(line for line in text.splitlines() if line.startswith("| `tab"))
+        assert "Move to the next" in tab and "control" in tab

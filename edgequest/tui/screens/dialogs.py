@@ -202,19 +202,33 @@ connection) and start again: you resume where you were, drafts included. **ctrl+
 """
 
 
+# Textual's own keys, said in the game's words (its descriptions are terse and have no tooltip).
+_WORDS = {
+    "app.focus_next": ("Next field", "Move to the next control, field or button."),
+    "app.focus_previous": ("Previous field", "Move to the previous control, field or button."),
+}
+
+
 def help_markdown(screen: Screen) -> str:
     lines = [getattr(screen, "HELP", "") or "", GENERAL_HELP, "## Keys on this screen", "",
              "| Key | Action | What it does |", "|---|---|---|"]
     seen = set()
     for node in [screen, *screen.query("*")]:
         for binding in getattr(node, "BINDINGS", []):
-            if not isinstance(binding, Binding) or binding.id in seen or not binding.description:
+            if not isinstance(binding, Binding) or not binding.description:
                 continue
-            seen.add(binding.id)
+            ident = binding.id or (binding.action if binding.action in _WORDS else None)
+            if ident is None or ident in seen:  # widgets' own scrolling keys are not listed
+                continue
+            seen.add(ident)
             key = binding.key_display or binding.key.replace(",", " / ")
-            lines.append(f"| `{key}` | {binding.description} | {binding.tooltip} |")
+            description, tooltip = _WORDS.get(binding.action, (binding.description, binding.tooltip))
+            lines.append(f"| `{key}` | {description} | {tooltip or description} |")
     for action_id in ("app.help", "app.quit"):
         action = ACTIONS[action_id]
         lines.append(f"| `{action.key_display or action.keys}` | {action.description} | {action.tooltip} |")
+    if "app.focus_next" not in seen:
+        lines.append("| `tab / shift+tab` | Next / previous field | Move to the next (or previous) control, "
+                     "field or button. |")
     lines.append("| `ctrl+p` | Commands | The command palette: the game's actions and the themes. |")
     return "\n".join(lines) + "\n"

@@ -80,6 +80,11 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
                     yield Button("Submit the Ledger", id="submit", variant="primary")
         yield KeyBar()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "submit" and self.session.game.finished:
+            return False  # submitted: ^s leaves the key bar
+        return True
+
     def on_mount(self) -> None:
         self.query_one("#ledger").border_title = "The Ledger"
         kept = self.session.draft("ledger")

@@ -190,6 +190,14 @@ part's score so far are shown; the reflection earns the rest.
         self.edge_app.back_to_tracks()
 
 
+def prompt_line(stakeholder: str, prompt: str) -> str:
+    """The stakeholder's question, naming them once ("Patterson asks: …" is not prefixed again)."""
+    names = [w for w in stakeholder.replace("the ", "").split() if len(w) > 2]
+    if any(name.lower() in prompt[:60].lower() for name in names):
+        return prompt
+    return f"{stakeholder}: “{prompt}”"
+
+
 class ReflectScreen(PartScreen):
     BINDINGS = bindings("text.submit", "nav.tracks")
     HELP = f"""\
@@ -204,7 +212,7 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
         part = self.part
         yield from self.compose_bar()
         with Vertical(id="reflect", classes="page"):
-            yield Static(Text(f"{part.stakeholder}: “{part.reflect_prompt}”", style="bold"), id="prompt")
+            yield Static(Text(prompt_line(part.stakeholder, part.reflect_prompt), style="bold"), id="prompt")
             area = TextArea(id="reflection", soft_wrap=True, tab_behavior="focus",
                             placeholder=f"Write to {part.stakeholder} here…")
             area.cursor_blink = False
