@@ -349,3 +349,20 @@ async def test_help_says_what_tab_does_in_words(fake_models, tmp_path):
         assert "drafts" in text
         tab = next(line for line in text.splitlines() if line.startswith("| `tab"))
         assert "Move to the next" in tab and "control" in tab
+
+
+@pytest.mark.parametrize(("value", "unit", "shown"), [
+    (0.5, "", "0.5"), (0.043, "MB", "0.043 MB"), (0.022, "mW", "0.022 mW"), (11.66, "", "11.7"),
+    (85_899, "MB", "85,899 MB"), (0.001, "", "0.001"), (1.5e-5, "", "1.5e-05"), (0, "mW", "0 mW"),
+    (1234.5, "", "1,234"), (2.5e6, "", "2.5e+06"),
+])
+def test_numbers_are_shown_by_magnitude(value, unit, shown):
+    from edgequest.numbers import number
+
+    assert number(value, unit) == shown
+
+
+def test_memory_in_gb_is_a_thousand_mb_as_the_spec_counts():
+    from edgequest.tui.numbers import memory
+
+    assert memory(85_899) == "85.9 GB" and memory(620_722.5) == "621 GB" and memory(512) == "512 MB"

@@ -17,6 +17,7 @@ import numpy as np
 from edgequest.campaign.schema import Part, Scalar
 from edgequest.engine import fedavg, gossip
 from edgequest.engine.federated_data import FederatedDataset, city_fleet, synthetic_fleet
+from edgequest.numbers import number
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
 
@@ -185,7 +186,7 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
                 "P = bits x 19 nJ / interval",
                 substituted=(
                     f"{metrics.get('airtime_s_per_sync', 0):.2f} s on air per sync, "
-                    f"{metrics.get('radio_mw', 0):.3f} mW of {metrics.get('power_budget_mw', 0):.1f} mW; "
+                    f"{number(metrics.get('radio_mw', 0), 'mW')} of {number(metrics.get('power_budget_mw', 0), 'mW')}; "
                     f"accuracy {metrics.get('accuracy', 0):.1%} (own data {metrics.get('own_accuracy', 0):.1%})"
                 ),
                 source="Hegedus, Danner, Jelasity, DAIS 2019; BLE throughput by PHY (Memfault); nRF52840 radio currents",

@@ -21,6 +21,7 @@ import numpy as np
 from edgequest.campaign.schema import Part, Scalar
 from edgequest.engine import adapter_cache, energy, memory, personalization
 from edgequest.engine.architectures import get_architecture
+from edgequest.numbers import number
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.registry import register
 
@@ -198,7 +199,8 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
             substituted=(
                 f"{m.get('weights', 0):.1f} + {m.get('gradients', 0):.1f} + {m.get('optimizer', 0):.1f} + "
                 f"{m.get('activations', 0):.1f} = {m.get('total', 0):.1f} MB;  "
-                f"{m.get('total', 0):.1f} / {metrics.get('inference_mb', 0):.1f} = {metrics.get('amplification', 0):.1f}x"
+                f"{number(m.get('total', 0))} / {number(metrics.get('inference_mb', 0))} = "
+                f"{number(metrics.get('amplification', 0))}x"
             ),
             source="Book, Edge Intelligence (4-12x); ZeRO, SC 2020 (16 B/param for mixed-precision Adam); "
             "TinyTL, NeurIPS 2020 (bias gradients need no stored inputs; ReLU keeps a 1-bit mask)",

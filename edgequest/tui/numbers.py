@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from edgequest.numbers import number
+
+__all__ = ["number", "memory", "percent", "verdict", "op_symbol", "PASS", "FAIL", "NOT_RUN"]
 
 PASS = "✓ PASS"
 FAIL = "✗ FAIL"
@@ -14,37 +15,6 @@ _OPS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 def op_symbol(op: str) -> str:
     return _OPS.get(op, op)
-
-
-def number(value: Any, unit: str = "") -> str:
-    """A value in at most about 4 significant digits, with its unit."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        return value
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(x):
-        text = "∞" if x > 0 else ("-∞" if x < 0 else "n/a")
-    elif x == 0:
-        text = "0"
-    elif isinstance(value, int) or (x.is_integer() and abs(x) < 1e6):
-        text = f"{int(x):,}"
-    elif abs(x) >= 1e6:
-        text = f"{x:.3g}"
-    elif abs(x) >= 100:
-        text = f"{x:,.0f}"
-    elif abs(x) >= 10:
-        text = f"{x:.1f}"
-    else:  # 0.001 stays 0.001; only below 0.0001 does it switch to 1.5e-05
-        text = f"{x:.3g}"
-    if not unit:
-        return text
-    return f"{text}{unit}" if unit in ("%", "×") else f"{text} {unit}"
 
 
 def memory(mb: float | None, scale_mb: float | None = None) -> str:
