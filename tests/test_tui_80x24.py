@@ -366,3 +366,28 @@ def test_memory_in_gb_is_a_thousand_mb_as_the_spec_counts():
     from edgequest.tui.numbers import memory
 
     assert memory(85_899) == "85.9 GB" and memory(620_722.5) == "621 GB" and memory(512) == "512 MB"
+
+
+def test_no_chart_writes_a_label_over_the_plot_and_captions_name_the_lines():
+    """Each campaign part's instruments at the 80x24 chart size: lines are named in the caption."""
+    from edgequest.campaign import load_campaign
+    from edgequest.game.play import simulate_design
+    from edgequest.tui.instruments import RunView, build_chart, instruments_for
+
+    drawn = set()
+    for mission in load_campaign().values():
+        for part in mission.parts:
+            outcome = simulate_design(part, {}, 4)
+            views = [RunView(1, outcome.controls, outcome.metrics)]
+            for instrument in instruments_for(part, outcome.metrics):
+                drawn.add(instrument.id)
+                chart = build_chart(instrument, part, views, 38, 14, nocolor=True)
+                caption = instrument.caption(part, views)
+                inside = "\n".join(chart.splitlines()[:-2])  # above the axis title
+                for word in ("target", "officer", "policy", "HBM hit", "SPEC", " cap"):
+                    assert word not in inside, (mission.id, instrument.id, word, chart)
+                if instrument.id in ("fleet", "privacy", "frontier", "battery", "sram", "ble", "convergence"):
+                    assert "lines: " in caption, (mission.id, instrument.id, caption)
+                if instrument.id == "cache":
+                    assert "█ HBM hit" in caption
+    assert {"memory", "frontier", "fleet", "privacy"} <= drawn

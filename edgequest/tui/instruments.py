@@ -70,6 +70,26 @@ def _colours(nocolor: bool, *names: str) -> list[str]:
     return ["default"] * len(names) if nocolor else list(names)
 
 
+# Lines on a chart are named in its caption, never by text drawn on the plot: plotext writes
+# text over whatever is there (a legend, another label, a point), so at 80 columns labels on
+# the plot collide. The caption's key says which line is which, in words.
+
+def _line(plt: Any, axis: str, value: float, colour: str, nocolor: bool) -> None:
+    """A horizontal ("h") or vertical ("v") limit line; its name goes in the caption."""
+    (plt.hline if axis == "h" else plt.vline)(value, "default" if nocolor else colour)
+
+
+def line_key(*lines: tuple[str, str, float | None, str]) -> str:
+    """The caption's key to a chart's lines: ("h" or "v", name, value, unit) each."""
+    shown = [f"{'─' if axis == 'h' else '│'} {name} {fmt.number(value, unit)}"
+             for axis, name, value, unit in lines if value is not None]
+    return "lines: " + ", ".join(shown) if shown else ""
+
+
+def _join(*bits: str) -> str:
+    return " · ".join(b for b in bits if b)
+
+
 # ------------------------------------------------------------------ part 1: memory
 
 _MEMORY_PARTS = (
@@ -165,16 +185,17 @@ def _draw_cache(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
     shown = runs[-6:]
     labels = [f"run {r.number}" for r in shown]
     series = [[100 * (_num(r.metrics, "cache", key) or 0.0) for r in shown] for key, *_ in _CACHE_TIERS]
+    # The tiers' key is in the caption: plotext's legend would sit on the bars.
     plt.stacked_bar(labels, series, orientation="h", marker=[mk for _, _, mk, _ in _CACHE_TIERS],
-                    color=_colours(nocolor, *[c for *_, c in _CACHE_TIERS]),
-                    labels=[name for _, name, _, _ in _CACHE_TIERS], width=0.6)
+                    color=_colours(nocolor, *[c for *_, c in _CACHE_TIERS]), width=0.6)
     plt.xlim(0, 100)
     plt.xlabel("adapter requests (%)")
 
 
 def _cache_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
-    bits = [f"HBM {fmt.percent(_num(m, 'cache', 'hbm_hit_rate'))}", f"miss {fmt.percent(_num(m, 'cache', 'miss_rate'))}"]
+    bits = [" ".join(f"{mk} {name}" for _, name, mk, _ in _CACHE_TIERS),
+            f"HBM {fmt.percent(_num(m, 'cache', 'hbm_hit_rate'))}", f"miss {fmt.percent(_num(m, 'cache', 'miss_rate'))}"]
     for key, unit, label in (("added_latency_ms", "ms", "added latency"), ("tokens_per_s", "tok/s", ""),
                              ("adapter_mb", "MB", "adapter")):
         v = _num(m, key)
@@ -191,13 +212,11 @@ def _bars_per_run(plt: Any, runs: Sequence[RunView], key: str, line: float | Non
     markers = ["█" if i == len(shown) - 1 else "░" for i in range(len(shown))]
     colours = _colours(nocolor, *([colour if i == len(shown) - 1 else "gray" for i in range(len(shown))]))
     series = [[v if j == i else 0.0 for j in range(len(shown))] for i, v in enumerate(values)]
-    if line is not None:  # the limit as its own row, so it reads in words and without colour
-        labels.append(line_label)
-        series = [s + [0.0] for s in series] + [[0.0] * len(shown) + [line]]
-        markers.append("═")
-        colours += _colours(nocolor, "red")
     plt.stacked_bar(labels[::-1], [s[::-1] for s in series], orientation="h", marker=markers,
                     color=colours, width=0.6)
+    if line is not None:  # the limit is a line across the bars (named in the caption), not a bar
+        _line(plt, "v", line, "red", nocolor)
+        plt.xlim(0, max(values + [line]) * 1.08 or 1.0)
     plt.xlabel(unit)
 
 
@@ -218,6 +237,7 @@ def _battery_caption(part: Part, runs: Sequence[RunView]) -> str:
     if limit is not None:
         value = _num(m, "battery_pct_per_day")
         bits.append(f"policy ≤ {fmt.number(limit, '%')} " + ("✓ PASS" if value is not None and value <= limit else "✗ FAIL"))
+        bits.append(line_key(("v", "policy", limit, "%")))
     for key, unit, label in (("session_wh", "Wh", "session"), ("drain_ratio", "×", "drain vs inference")):
         v = _num(m, key)
         if v is not None:
@@ -237,7 +257,8 @@ def _draw_sram(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> 
 
 def _sram_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
-    bits = [f"SRAM {fmt.number(_num(m, 'sram_kb'), 'KiB')} of {fmt.number(_num(m, 'sram_budget_kb'), 'KiB')}"]
+    bits = [f"SRAM {fmt.number(_num(m, 'sram_kb'), 'KiB')} of {fmt.number(_num(m, 'sram_budget_kb'), 'KiB')}",
+            line_key(("v", "SRAM", _num(m, "sram_budget_kb"), "KiB"))]
     fits = m.get("fits_sram")
     if isinstance(fits, bool):
         bits.append("✓ FITS" if fits else "✗ DOES NOT FIT")
@@ -281,12 +302,9 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
     target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
     cap = _num(latest, "data_cap_gb")
     if target is not None:
-        plt.hline(target, "default" if nocolor else "green")
-        plt.text("target", x=min(xs) if xs else 0, y=target, color="default" if nocolor else "green",
-                 alignment="left")
+        _line(plt, "h", target, "green", nocolor)
     if cap is not None:
-        plt.vline(cap, "default" if nocolor else "red")
-        plt.text("cap", x=cap, y=min(ys) if ys else 0, color="default" if nocolor else "red", alignment="right")
+        _line(plt, "v", cap, "red", nocolor)
     plt.xlabel("GB transferred")
     plt.ylabel("accuracy")
 
@@ -309,7 +327,9 @@ def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
     wasted = _num(m, "wasted_energy_share")
     if wasted is not None:
         bits.append(f"wasted energy {fmt.percent(wasted)}")
-    return " · ".join(bits)
+    target = _num(m, "target_accuracy") or _threshold(part, "accuracy")
+    bits.append(line_key(("h", "target", target, ""), ("v", "cap", cap, "GB")))
+    return _join(*bits)
 
 
 def _ble_applies(m: Metrics) -> bool:
@@ -335,6 +355,7 @@ def _ble_caption(part: Part, runs: Sequence[RunView]) -> str:
     radio, budget = _num(m, "radio_mw"), _num(m, "power_budget_mw")
     if radio is not None and budget is not None:
         bits.append("✓ WITHIN POWER" if radio <= budget else "✗ OVER POWER")
+        bits.append(line_key(("v", "budget", budget, "mW")))
     return " · ".join(bits)
 
 
@@ -357,11 +378,9 @@ def _draw_tradeoff(plt: Any, points: Sequence[tuple[float, float, int]], limit: 
                     color="default" if nocolor else "gray", label="earlier runs")
     plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan", label=f"run {n_last}")
     if limit is not None:
-        plt.vline(limit, "default" if nocolor else "red")
-        plt.text(limit_label, x=limit, y=max(ys), color="default" if nocolor else "red", alignment="left")
+        _line(plt, "v", limit, "red", nocolor)
     if target is not None:
-        plt.hline(target, "default" if nocolor else "green")
-        plt.text("SPEC", x=min(xs), y=target, color="default" if nocolor else "green", alignment="left")
+        _line(plt, "h", target, "green", nocolor)
     lo, hi = min(xs), max(xs)
     if lo > 0 and hi / lo > 20:
         plt.xscale("log")
@@ -394,7 +413,9 @@ def _privacy_caption(part: Part, runs: Sequence[RunView]) -> str:
         v = _num(m, *path)
         if v is not None:
             bits.append(f"{label} {fmt.number(v)}")
-    return " · ".join(bits)
+    target = _num(m, "target_accuracy") or _threshold(part, "accuracy")
+    bits.append(line_key(("v", "officer's ε", limit, ""), ("h", "SPEC accuracy", target, "")))
+    return _join(*bits)
 
 
 def _frontier_applies(m: Metrics) -> bool:
@@ -419,9 +440,10 @@ def _frontier_caption(part: Part, runs: Sequence[RunView]) -> str:
     best = max(fitting, key=lambda r: r.metrics["accuracy"], default=None)
     m = runs[-1].metrics
     head = f"run {runs[-1].number}: {fmt.number(_num(m, 'memory_mb', 'total'), 'MB')}, accuracy {fmt.percent(_num(m, 'accuracy'))}"
+    key = line_key(("v", "budget", _frontier_budget_mb(part, m), "MB"), ("h", "SPEC accuracy", _threshold(part, "accuracy"), ""))
     if best is None:
-        return head + " · no run fits the budget yet"
-    return head + f" · best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}"
+        return _join(head, "no run fits the budget yet", key)
+    return _join(head, f"best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}", key)
 
 
 def _convergence_applies(m: Metrics) -> bool:
@@ -438,9 +460,7 @@ def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bo
     plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
     target = _num(runs[-1].metrics, "target_accuracy")
     if target is not None:
-        plt.hline(target, "default" if nocolor else "green")
-        plt.text("target", x=min(xs) if xs else 0, y=target, color="default" if nocolor else "green",
-                 alignment="left")
+        _line(plt, "h", target, "green", nocolor)
     plt.xlabel("round")
     plt.ylabel("accuracy")
 
@@ -448,8 +468,9 @@ def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bo
 def _convergence_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
     c = _num(m, "compute_to_target", "client_epochs")
-    return (f"{fmt.number(c)} client-epochs to the target" if c is not None else "target not reached") + \
-        f" · final accuracy {fmt.percent(_num(m, 'accuracy'))}"
+    return _join(f"{fmt.number(c)} client-epochs to the target" if c is not None else "target not reached",
+                 f"final accuracy {fmt.percent(_num(m, 'accuracy'))}",
+                 line_key(("h", "target", _num(m, "target_accuracy"), "")))
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
