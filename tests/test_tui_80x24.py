@@ -391,3 +391,34 @@ def test_no_chart_writes_a_label_over_the_plot_and_captions_name_the_lines():
                 if instrument.id == "cache":
                     assert "█ HBM hit" in caption
     assert {"memory", "frontier", "fleet", "privacy"} <= drawn
+
+
+def test_the_chosen_radio_differs_in_shape_without_colour():
+    from edgequest.tui.widgets.radio import MarkedRadioButton
+
+    chosen, other = MarkedRadioButton("a", value=True), MarkedRadioButton("b", value=False)
+    assert chosen.BUTTON_INNER == "●" and other.BUTTON_INNER == "○"
+    other.value = True
+    assert other.BUTTON_INNER == "●"
+
+
+@run_async
+async def test_an_emoji_with_a_variation_selector_keeps_the_reflection_box_whole(fake_models, tmp_path):
+    from textual import events
+
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        await run_with(pilot)
+        await pilot.press("c", "enter")
+        await pilot.pause()
+        if type(app.screen).__name__ == "CommitScreen":
+            await pilot.press("y")
+            await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        area = app.screen.query_one("#reflection")
+        await pilot.press(*"I loved it ")
+        app.post_message(events.Paste("\u2764\ufe0f and \U0001f468\u200d\U0001f469 too"))
+        await pilot.pause()
+        assert area.text == "I loved it \u2764 and \U0001f468\U0001f469 too"

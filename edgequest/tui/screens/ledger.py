@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Button, RadioSet, Static, TextArea
 
 from edgequest.errors import GameError
 from edgequest.tui import numbers as fmt
@@ -14,6 +14,8 @@ from edgequest.tui import stepping
 from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import EdgeScreen
 from edgequest.tui.widgets.keybar import KeyBar
+from edgequest.tui.widgets.radio import MarkedRadioButton
+from edgequest.tui.widgets.writing import WritingArea
 
 STRATEGIES = ("Personalization", "Privacy", "Balanced")
 
@@ -71,8 +73,8 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
                 yield Static(Text(mission.ledger_prompt, style="bold"), id="ledger-prompt")
                 with RadioSet(id="strategy"):
                     for i, name in enumerate(STRATEGIES):
-                        yield RadioButton(name, value=i == 0, id=f"strategy-{name.lower()}")
-                area = TextArea(id="ledger-text", soft_wrap=True, tab_behavior="focus",
+                        yield MarkedRadioButton(name, value=i == 0, id=f"strategy-{name.lower()}")
+                area = WritingArea(id="ledger-text", soft_wrap=True, tab_behavior="focus",
                                 placeholder="Defend your strategy here…")
                 area.cursor_blink = False
                 yield area

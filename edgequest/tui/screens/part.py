@@ -14,6 +14,7 @@ from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import PartScreen
 from edgequest.tui.widgets.spec import threshold_text
 from edgequest.tui.widgets.keybar import KeyBar
+from edgequest.tui.widgets.writing import WritingArea
 
 
 def _briefing_text(session, number: int) -> Text:
@@ -213,7 +214,7 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
         yield from self.compose_bar()
         with Vertical(id="reflect", classes="page"):
             yield Static(Text(prompt_line(part.stakeholder, part.reflect_prompt), style="bold"), id="prompt")
-            area = TextArea(id="reflection", soft_wrap=True, tab_behavior="focus",
+            area = WritingArea(id="reflection", soft_wrap=True, tab_behavior="focus",
                             placeholder=f"Write to {part.stakeholder} here…")
             area.cursor_blink = False
             yield area
