@@ -105,10 +105,8 @@ def _game_command(tmp_path: Path, track: str | None, monkeypatch) -> tuple[str, 
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}", track, mission
 
 
-def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch):
-    command, track, mission = _game_command(tmp_path, None, monkeypatch)
-    part = mission.part(1)
-    terminal.start(command)
+def _to_workbench(terminal: Terminal, part) -> None:
+    """From a part's briefing through the Lock (a choice's first answer, or 1% into the range)."""
     terminal.wait_for("Mission briefing")
     terminal.keys("Enter")
     terminal.wait_for("The Lock")
@@ -118,6 +116,13 @@ def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch
         terminal.keys(str(int(part.lock.min + (part.lock.max - part.lock.min) * 0.01) or 1), literal=True)
         terminal.keys("Enter")
     terminal.wait_for("Run 0/")
+
+
+def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch):
+    command, track, mission = _game_command(tmp_path, None, monkeypatch)
+    part = mission.part(1)
+    terminal.start(command)
+    _to_workbench(terminal, part)
     terminal.keys("r")
     terminal.wait_for("last: run 1 ")
     terminal.keys("Right")
@@ -171,15 +176,7 @@ def _labels_shown_whole(screen: str, part) -> set[str]:
 
 
 def _play_part(terminal: Terminal, part, number: int) -> None:
-    terminal.wait_for("Mission briefing")
-    terminal.keys("Enter")
-    terminal.wait_for("The Lock")
-    if part.lock.kind == "choice":
-        terminal.keys("Enter")
-    else:
-        terminal.keys(str(int(part.lock.min + (part.lock.max - part.lock.min) * 0.01) or 1), literal=True)
-        terminal.keys("Enter")
-    terminal.wait_for("Run 0/")
+    _to_workbench(terminal, part)
     seen_whole: set[str] = set()
     for _ in part.controls:  # each control focused in turn (the Design box scrolls to it)
         seen_whole |= _labels_shown_whole(terminal.screen(), part)

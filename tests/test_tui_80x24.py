@@ -92,6 +92,17 @@ async def test_a_track_opens_only_after_the_mission_check(fake_models, tmp_path)
         assert "nope" in app.notices[-1]
 
 
+async def commit_to_reflect(pilot) -> None:
+    """Commit the highlighted run (yes, even a failing one), then leave the reveal for Reflect."""
+    await pilot.press("c", "enter")
+    await pilot.pause()
+    if type(pilot.app.screen).__name__ == "CommitScreen":
+        await pilot.press("y")
+        await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 async def run_with(pilot, *keys: str) -> None:
     await pilot.press(*keys, "r")
     await settle(pilot)
@@ -243,13 +254,7 @@ async def test_unrun_controls_and_a_reflection_draft_survive_quitting(fake_model
         assert again.screen.query_one("#control-method").value == "full"
         await run_with(pilot)
         assert again.session.game.outcomes(1)[-1].controls["rank"] == 10
-        await pilot.press("c", "enter")
-        await pilot.pause()
-        if type(again.screen).__name__ == "CommitScreen":
-            await pilot.press("y")
-            await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await commit_to_reflect(pilot)
         await pilot.press(*"Half a thought")
         await pilot.pause()
     third = EdgeQuestApp(campaign, tmp_path, "ada", track="cloud-titan")
@@ -410,13 +415,7 @@ async def test_an_emoji_with_a_variation_selector_keeps_the_reflection_box_whole
     async with app.run_test(size=SIZE) as pilot:
         await to_workbench(pilot)
         await run_with(pilot)
-        await pilot.press("c", "enter")
-        await pilot.pause()
-        if type(app.screen).__name__ == "CommitScreen":
-            await pilot.press("y")
-            await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await commit_to_reflect(pilot)
         area = app.screen.query_one("#reflection")
         await pilot.press(*"I loved it ")
         app.post_message(events.Paste("\u2764\ufe0f and \U0001f468\u200d\U0001f469 too"))
