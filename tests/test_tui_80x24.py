@@ -421,3 +421,18 @@ async def test_an_emoji_with_a_variation_selector_keeps_the_reflection_box_whole
         app.post_message(events.Paste("\u2764\ufe0f and \U0001f468\u200d\U0001f469 too"))
         await pilot.pause()
         assert area.text == "I loved it \u2764 and \U0001f468\U0001f469 too"
+
+
+@run_async
+async def test_at_80_columns_one_line_names_the_view_and_the_next(fake_models, tmp_path):
+    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_workbench(pilot)
+        await run_with(pilot)
+        line = app.screen.query_one("#view-line")
+        views = app.screen._panes()
+        assert line.display and str(line.render()).startswith(f" 1/{len(views)} Memory map · v: ")
+        await pilot.press("v")
+        await pilot.pause()
+        assert str(line.render()).startswith(f" 2/{len(views)} ")
+        assert line.region.width >= len(str(line.render()).rstrip())  # whole, not cut

@@ -106,6 +106,7 @@ the run you stand by: that reveals the Lock's truth.
                     yield SpecPanel(part, id="spec")
                 yield Static(id="history", classes="dim")
             with Vertical(id="right"):
+                yield Static(id="view-line", classes="bar status")
                 with TabbedContent(id="views"):
                     for instrument in instruments_for(part, self._latest_metrics()):
                         yield self._pane(instrument)
@@ -336,6 +337,7 @@ the run you stand by: that reveals the Lock's truth.
         self._add_run_row(outcome)
         await self._ensure_instruments(outcome.metrics)
         self._refresh_results()
+        self._show_view_line()
         left = self.game.runs_left(self.number)
         if left == 0:
             self.notify(f"That was your last run: commit the design you stand by (c).", severity="warning")
@@ -376,15 +378,33 @@ the run you stand by: that reveals the Lock's truth.
     def action_peek(self) -> None:
         self.peek_open = not self.peek_open
 
+    def _panes(self) -> list[str]:
+        return [f"view-{i}" for i in self._instrument_ids] + ["view-runs", "view-numbers"]
+
     def action_next_view(self) -> None:
         tabs = self.query_one("#views", TabbedContent)
-        panes = [f"view-{i}" for i in self._instrument_ids] + ["view-runs", "view-numbers"]
+        panes = self._panes()
         if tabs.active in panes:
             tabs.active = panes[(panes.index(tabs.active) + 1) % len(panes)]
 
     @on(TabbedContent.TabActivated)
     def _view_changed(self) -> None:
         self.refresh_bindings()  # l (load a run) acts only in the Runs view
+        self._show_view_line()
+
+    def _show_view_line(self) -> None:
+        """Below 120 columns the tab names do not all fit: one line names the view and the next."""
+        tabs = self.query_one("#views", TabbedContent)
+        panes = self._panes()
+        if tabs.active not in panes:
+            return
+        i = panes.index(tabs.active)
+
+        def name(pane_id: str) -> str:
+            return str(tabs.get_tab(pane_id).label.plain)
+
+        self.query_one("#view-line", Static).update(
+            f" {i + 1}/{len(panes)} {name(panes[i])} · v: {name(panes[(i + 1) % len(panes)])}")
 
     def action_load_run(self) -> None:
         table = self.query_one("#runs", DataTable)
