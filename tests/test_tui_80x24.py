@@ -393,6 +393,8 @@ def test_no_chart_writes_a_label_over_the_plot_and_captions_name_the_lines():
                     assert word not in inside, (mission.id, instrument.id, word, chart)
                 if instrument.id in ("fleet", "privacy", "frontier", "battery", "sram", "ble", "convergence"):
                     assert "lines: " in caption, (mission.id, instrument.id, caption)
+                if instrument.id in ("fleet", "privacy", "frontier", "convergence"):  # no legend on the plot
+                    assert "run 1" not in inside and "● run 1" in caption, (instrument.id, chart)
                 if instrument.id == "cache":
                     assert "█ HBM hit" in caption
     assert {"memory", "frontier", "fleet", "privacy"} <= drawn

@@ -86,6 +86,20 @@ def line_key(*lines: tuple[str, str, float | None, str]) -> str:
     return "lines: " + ", ".join(shown) if shown else ""
 
 
+def runs_key(runs: Sequence[RunView], earlier: str) -> str:
+    """The caption's key to the runs' markers (plotext's legend would sit on the lines)."""
+    return f"● run {runs[-1].number}" + (f", {earlier} earlier runs" if len(runs) > 1 else "")
+
+
+def _x_ticks(plt: Any, lo: float, hi: float, log: bool) -> None:
+    """Three x ticks (ends and middle) written by the shared formatter: "85,899", not "85899.0"."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return
+    mid = math.sqrt(lo * hi) if log and lo > 0 else (lo + hi) / 2
+    ticks = [lo, mid, hi]
+    plt.xticks(ticks, [fmt.number(t) for t in ticks])
+
+
 def _join(*bits: str) -> str:
     return " · ".join(b for b in bits if b)
 
@@ -298,7 +312,7 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
         if xs:
             plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray", label=None)
     xs, ys = _curve(latest, "gb")
-    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
+    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan")
     target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
     cap = _num(latest, "data_cap_gb")
     if target is not None:
@@ -329,6 +343,7 @@ def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
         bits.append(f"wasted energy {fmt.percent(wasted)}")
     target = _num(m, "target_accuracy") or _threshold(part, "accuracy")
     bits.append(line_key(("h", "target", target, ""), ("v", "cap", cap, "GB")))
+    bits.append(runs_key(runs, "·"))
     return _join(*bits)
 
 
@@ -375,15 +390,17 @@ def _draw_tradeoff(plt: Any, points: Sequence[tuple[float, float, int]], limit: 
     ys = [y for _, y, _ in points] + ([target] if target is not None else [])
     if earlier:
         plt.scatter([x for x, _, _ in earlier], [y for _, y, _ in earlier], marker="○",
-                    color="default" if nocolor else "gray", label="earlier runs")
-    plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan", label=f"run {n_last}")
+                    color="default" if nocolor else "gray")
+    plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan")
     if limit is not None:
         _line(plt, "v", limit, "red", nocolor)
     if target is not None:
         _line(plt, "h", target, "green", nocolor)
     lo, hi = min(xs), max(xs)
-    if lo > 0 and hi / lo > 20:
+    log = lo > 0 and hi / lo > 20
+    if log:
         plt.xscale("log")
+    _x_ticks(plt, lo, hi, log)
     pad_y = max(0.02, (max(ys) - min(ys)) * 0.15)
     plt.ylim(max(0.0, min(ys) - pad_y), min(1.0, max(ys) + pad_y))
     plt.xlabel(xlabel)
@@ -414,7 +431,8 @@ def _privacy_caption(part: Part, runs: Sequence[RunView]) -> str:
         if v is not None:
             bits.append(f"{label} {fmt.number(v)}")
     target = _num(m, "target_accuracy") or _threshold(part, "accuracy")
-    bits.append(line_key(("v", "officer's ε", limit, ""), ("h", "SPEC accuracy", target, "")))
+    bits.append(line_key(("v", "officer's ε", limit, ""), ("h", "SPEC", target, "")))
+    bits.append(runs_key(runs, "○"))
     return _join(*bits)
 
 
@@ -440,10 +458,11 @@ def _frontier_caption(part: Part, runs: Sequence[RunView]) -> str:
     best = max(fitting, key=lambda r: r.metrics["accuracy"], default=None)
     m = runs[-1].metrics
     head = f"run {runs[-1].number}: {fmt.number(_num(m, 'memory_mb', 'total'), 'MB')}, accuracy {fmt.percent(_num(m, 'accuracy'))}"
-    key = line_key(("v", "budget", _frontier_budget_mb(part, m), "MB"), ("h", "SPEC accuracy", _threshold(part, "accuracy"), ""))
+    key = line_key(("v", "budget", _frontier_budget_mb(part, m), "MB"), ("h", "SPEC", _threshold(part, "accuracy"), ""))
     if best is None:
-        return _join(head, "no run fits the budget yet", key)
-    return _join(head, f"best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}", key)
+        return _join(head, "no run fits the budget yet", key, runs_key(runs, "○"))
+    return _join(head, f"best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}", key,
+                 runs_key(runs, "○"))
 
 
 def _convergence_applies(m: Metrics) -> bool:
@@ -457,7 +476,7 @@ def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bo
         if xs:
             plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray")
     xs, ys = _curve(runs[-1].metrics, "round")
-    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
+    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan")
     target = _num(runs[-1].metrics, "target_accuracy")
     if target is not None:
         _line(plt, "h", target, "green", nocolor)
@@ -470,7 +489,7 @@ def _convergence_caption(part: Part, runs: Sequence[RunView]) -> str:
     c = _num(m, "compute_to_target", "client_epochs")
     return _join(f"{fmt.number(c)} client-epochs to the target" if c is not None else "target not reached",
                  f"final accuracy {fmt.percent(_num(m, 'accuracy'))}",
-                 line_key(("h", "target", _num(m, "target_accuracy"), "")))
+                 line_key(("h", "target", _num(m, "target_accuracy"), "")), runs_key(runs, "·"))
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
