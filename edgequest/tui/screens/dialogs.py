@@ -17,6 +17,7 @@ from edgequest.tui import stepping
 from edgequest.tui.actions import ACTIONS
 from edgequest.tui.screens.base import EdgeModal
 from edgequest.tui.widgets.keybar import KeyBar
+from edgequest.tui.widgets.stepper import value_text
 
 _CLOSE = Binding("escape", "close", "Cancel", id="dialog.cancel", tooltip="Close this without doing anything.")
 
@@ -76,7 +77,7 @@ class CommitScreen(EdgeModal):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         outcome = self._outcome(int(event.option.id or 0))
         self.query_one("#commit-detail", Static).update(
-            " · ".join(f"{self.part.control(k).label} {stepping.shown(self.part.control(k), v)}"
+            " · ".join(f"{self.part.control(k).label} {value_text(self.part.control(k), v)}"
                        for k, v in outcome.controls.items()))
         if self.asking is not None and self.asking != outcome.index:
             self.asking = None
