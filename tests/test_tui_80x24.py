@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from edgequest.tui.app import EdgeQuestApp
@@ -16,11 +18,19 @@ async def to_workbench(pilot, answer: str = "5000") -> None:
     assert type(pilot.app.screen).__name__ == "WorkbenchScreen"
 
 
-@run_async
-async def test_no_key_acts_behind_the_too_small_cover(fake_models, tmp_path):
+@contextlib.asynccontextmanager
+async def on_workbench(tmp_path):
+    """A stand-in Cloud Titan at 80x24, its Lock answered: the pilot on part 1's workbench."""
     app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
     async with app.run_test(size=SIZE) as pilot:
         await to_workbench(pilot)
+        yield pilot
+
+
+@run_async
+async def test_no_key_acts_behind_the_too_small_cover(fake_models, tmp_path):
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         await pilot.press("r")
         await settle(pilot)
         assert len(app.session.game.outcomes(1)) == 1
@@ -110,9 +120,8 @@ async def run_with(pilot, *keys: str) -> None:
 
 @run_async
 async def test_commit_offers_the_best_passing_run_and_asks_again_before_a_failing_one(fake_models, tmp_path):
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         await run_with(pilot)  # full fine-tuning: over the memory budget
         await run_with(pilot, "right", "right")  # LoRA
         await run_with(pilot, "left", "left")  # full again, the latest run
@@ -141,9 +150,8 @@ async def test_commit_offers_the_best_passing_run_and_asks_again_before_a_failin
 
 @run_async
 async def test_up_and_down_wrap_within_the_controls(fake_models, tmp_path):
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         assert app.focused.id == "control-method"
         await pilot.press("up")
         assert app.focused.id == "control-rank"
@@ -195,9 +203,8 @@ def test_every_campaign_control_steps_back_where_it_came_from(big):
 
 @run_async
 async def test_math_peek_takes_the_focus_and_scrolls_by_keyboard(fake_models, tmp_path):
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         await pilot.press("down", "r")
         await settle(pilot)
         await pilot.press("m")
@@ -215,9 +222,8 @@ async def test_math_peek_takes_the_focus_and_scrolls_by_keyboard(fake_models, tm
 
 @run_async
 async def test_a_refused_value_is_named_by_the_controls_label(fake_models, tmp_path):
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         await pilot.press("down", "enter", "backspace", "9", "9", "9", "enter")
         await pilot.pause()
         assert app.notices[-1].startswith("LoRA rank: '999' is not accepted") and "'rank'" not in app.notices[-1]
@@ -225,9 +231,8 @@ async def test_a_refused_value_is_named_by_the_controls_label(fake_models, tmp_p
 
 @run_async
 async def test_c_before_any_run_and_r_after_the_last_say_why(fake_models, tmp_path):
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         await pilot.press("c")
         await pilot.pause()
         assert "run a design first" in app.notices[-1] and type(app.screen).__name__ == "WorkbenchScreen"
@@ -346,9 +351,8 @@ def test_a_prompt_that_names_its_stakeholder_is_not_prefixed_again():
 async def test_help_says_what_tab_does_in_words(fake_models, tmp_path):
     from edgequest.tui.screens.dialogs import help_markdown
 
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         text = help_markdown(app.screen)
         assert "Focus Next" not in text and "| None |" not in text
         assert "drafts" in text
@@ -413,9 +417,8 @@ def test_the_chosen_radio_differs_in_shape_without_colour():
 async def test_an_emoji_with_a_variation_selector_keeps_the_reflection_box_whole(fake_models, tmp_path):
     from textual import events
 
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         await run_with(pilot)
         await commit_to_reflect(pilot)
         area = app.screen.query_one("#reflection")
@@ -427,9 +430,8 @@ async def test_an_emoji_with_a_variation_selector_keeps_the_reflection_box_whole
 
 @run_async
 async def test_at_80_columns_one_line_names_the_view_and_the_next(fake_models, tmp_path):
-    app = EdgeQuestApp(fake_campaign(), tmp_path, "ada", seed=3, track="cloud-titan")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_workbench(pilot)
+    async with on_workbench(tmp_path) as pilot:
+        app = pilot.app
         await run_with(pilot)
         line = app.screen.query_one("#view-line")
         views = app.screen._panes()
