@@ -7,15 +7,16 @@
 - keypress while simulating: a key sent to the app while a run simulates in its worker
   thread, until the key has been handled; budget 50 ms. The run is a pure-Python loop
   that holds the GIL as long as Python lets it (the worst case; numpy models release it).
-- resident memory after a full part: a part played headless through the Pilot in a fresh
-  process, then its resident set size; budget 80 MiB.
+- resident memory after a full part: a part played by keys headless through the Pilot in
+  a fresh process, then its resident set size; budget 80 MiB.
 - idle CPU: the game left on the Lock and then the workbench in a pseudo-terminal; CPU
   time used over 2 s of idling; budget ~0 (we allow 20 ms).
 
 ``cases()`` gives (name, zero-argument callable, budget in seconds) for the project-wide
 benchmark command. Measures that are not durations (memory, idle CPU) run inside a
-callable that raises AssertionError when over budget. The real campaign is used when its
-mission files exist; until then the stand-in tracks of the tests are played.
+callable that raises AssertionError when over budget. The campaign's own missions are
+played, and nothing of the tests is imported, so this runs from a plain install; BLAS
+threads are pinned as the ``edgequest`` command pins them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from edgequest.cli import pin_blas_threads  # noqa: E402
+
+pin_blas_threads()
+
 FIRST_SCREEN_BUDGET_S = 0.6
 KEYPRESS_BUDGET_S = 0.050
 MEMORY_BUDGET_MIB = 80.0
@@ -47,25 +52,10 @@ IDLE_CPU_BUDGET_S = 0.020
 _ANSI = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>78]|\x1b\][^\x07]*\x07")
 
 
-def _real_campaign() -> bool:
-    from edgequest.campaign import mission_paths
-
-    return bool(mission_paths())
-
-
-
-
 def game_command(workdir: Path, track: str | None = None) -> list[str]:
     saves = str(workdir / "saves")
-    if _real_campaign():
-        cmd = [sys.executable, "-m", "edgequest", "--player", "bench", "--save-dir", saves, "--seed", "4"]
-        return cmd + (["--track", track] if track else [])
-    from tests.test_tui_fakes import STAND_IN_LAUNCHER
-
-    script = workdir / "launch.py"
-    script.write_text(STAND_IN_LAUNCHER.format(player="bench", root=str(ROOT), missions=str(workdir / "missions"),
-                                               track=track, saves=saves))
-    return [sys.executable, str(script)]
+    cmd = [sys.executable, "-m", "edgequest", "--player", "bench", "--save-dir", saves, "--seed", "4"]
+    return cmd + (["--track", track] if track else [])
 
 
 class PtyGame:
@@ -148,7 +138,7 @@ def idle_cpu() -> float:
     from edgequest.campaign import load_campaign
 
     with tempfile.TemporaryDirectory() as tmp:
-        track = next(iter(load_campaign())) if _real_campaign() else "edge-guardian"
+        track = next(iter(load_campaign()))
         game = PtyGame(game_command(Path(tmp), track))
         try:
             game.wait_for("Mission briefing")
@@ -175,25 +165,18 @@ def idle_cpu() -> float:
 _PLAY_ONE_PART = """
 import asyncio, sys, tempfile
 from pathlib import Path
-sys.path.insert(0, {root!r})
-from tests.test_tui_play import play_part
-real = {real!r}
-if real:
-    from edgequest.campaign import load_campaign
-    campaign = load_campaign()
-else:
-    from tests.test_tui_fakes import FAKE_MODELS, fake_campaign
-    from edgequest.simulators import registry
-    registry.MODELS.update(FAKE_MODELS)
-    campaign = fake_campaign()
+sys.path.insert(0, {bench!r})
+from edgequest.campaign import load_campaign
 from edgequest.tui.app import EdgeQuestApp
+from bench_tui import play_part_by_keys
+campaign = load_campaign()
 track = next(iter(campaign))
 async def main():
     with tempfile.TemporaryDirectory() as tmp:
         app = EdgeQuestApp(campaign, Path(tmp), "bench", seed=4, track=track)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
-            await play_part(pilot, campaign[track], 1)
+            await play_part_by_keys(pilot, campaign[track].part(1))
             status = Path("/proc/self/status").read_text()
             rss = int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1])
             print(rss / 1024)
@@ -201,9 +184,33 @@ asyncio.run(main())
 """
 
 
+async def play_part_by_keys(pilot, part) -> None:
+    """One part by keys from its briefing: the Lock, two runs, commit, the reveal, Reflect."""
+    lock = part.lock
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter") if lock.kind == "choice" else await pilot.press(*str(lock.max), "enter")
+    await pilot.pause()
+    for key in ("r", "right", "r"):
+        await pilot.press(key)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.press("c")
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    if type(pilot.app.screen).__name__ != "RevealScreen":  # asked again: the run fails the SPEC
+        await pilot.press("y")
+        await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press(*"Fewer trained weights kept the memory inside the budget.", "ctrl+s")
+    await pilot.pause()
+
+
 def memory_after_part() -> float:
     """Resident MiB after one whole part, in a fresh process (raises if over budget)."""
-    code = _PLAY_ONE_PART.format(root=str(ROOT), real=_real_campaign())
+    code = _PLAY_ONE_PART.format(bench=str(Path(__file__).resolve().parent))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
@@ -241,15 +248,13 @@ class _BusyBench:
         return dataclasses.replace(base, simulate=simulate)
 
     async def _main(self) -> None:
+        from edgequest.campaign import load_campaign
         from edgequest.simulators import registry
         from edgequest.tui.app import EdgeQuestApp
-        from tests.test_tui_fakes import FAKE_MODELS, fake_campaign
 
-        self._saved_models = dict(registry.MODELS)  # put back in close(): other cases load the real ones
-        for name, model in FAKE_MODELS.items():
-            registry.MODELS[name] = model
-        registry.MODELS["frontier"] = self._busy_model(FAKE_MODELS["frontier"])
-        campaign = fake_campaign()
+        self._saved_models = dict(registry.MODELS)  # put back in close()
+        registry.MODELS["frontier"] = self._busy_model(registry.MODELS["frontier"])
+        campaign = load_campaign()
         self.app = EdgeQuestApp(campaign, Path(self._tmp.name), "bench", seed=4, track="edge-guardian")
         async with self.app.run_test(size=(80, 24)) as pilot:
             self.pilot = pilot
@@ -336,7 +341,6 @@ def cases() -> list[tuple[str, Callable[[], object], float]]:
 
 def main() -> int:
     failed = False
-    print(f"campaign: {'real missions' if _real_campaign() else 'stand-in tracks (no mission files yet)'}")
     firsts = [first_screen() for _ in range(7)]
     m = statistics.median(firsts)
     failed |= m > FIRST_SCREEN_BUDGET_S

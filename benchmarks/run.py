@@ -48,6 +48,10 @@ for _folder in (ROOT, BENCH):
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
+from edgequest.cli import pin_blas_threads  # noqa: E402
+
+pin_blas_threads()  # as the edgequest command does, before numpy loads: measure what players run
+
 from _timing import format_seconds, render_table, spread, time_calls  # noqa: E402
 
 # The rows of DESIGN.md section 7, and the two budgets the privacy issue added.

@@ -203,6 +203,13 @@ def fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def parse_seed(raw: str | None, option: str = "--seed") -> int | None:
     if raw is None:
         return None
@@ -288,6 +295,13 @@ def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _play(args: argparse.Namespace) -> int:
+    if not (_is_terminal(sys.stdin) and _is_terminal(sys.stdout)):
+        # Without a terminal the game would wait for keys that never come (and spin a core
+        # on a closed stdin); say so at once instead.
+        raise EdgeQuestError(
+            "play needs a terminal (stdin and stdout must be a tty); without one use "
+            "simulate, replay, grade or missions (see edgequest --help)"
+        )
     from edgequest.tui.launch import launch
 
     return launch(track=args.track, player=args.player, save_dir=args.save_dir, seed=parse_seed(args.seed))

@@ -14,6 +14,11 @@ files itself, so everything here works (and is tested) without Textual:
 - Every move (:meth:`lock`, :meth:`run`, :meth:`commit`, :meth:`reflect`,
   :meth:`write_ledger`) goes through the game's rules and is then written atomically
   through :class:`~edgequest.saves.store.SaveSlot`.
+- What the player has typed or set but not yet played (a workbench's controls not yet
+  run, a reflection or Ledger not yet submitted) is kept as *drafts* in a hidden file
+  beside the save (``.<player>__<track>.drafts``; the grader never reads it), written
+  at most every half second while it changes and at once on quit or hang-up, so a
+  dropped connection loses none of it.
 
 Moves may come from a worker thread (a run simulates off the screen's thread); a lock
 keeps one move and its save together. The game modules (and numpy) are imported on
@@ -22,6 +27,7 @@ first use, so that the title screen does not wait for them.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -136,6 +142,45 @@ class Session:
         self.saved_at: float | None = None
         self.backup: Path | None = None
         self._lock = threading.RLock()
+        self._drafts: dict[str, Any] = _read_drafts(self.drafts_path) if not slot.read_only else {}
+        self._drafts_dirty = False
+        self._drafts_written = 0.0
+
+    # ------------------------------------------------------------------ drafts
+
+    @property
+    def drafts_path(self) -> Path:
+        return self.slot.path.with_name(f".{self.slot.path.stem}.drafts")
+
+    def draft(self, key: str) -> Any:
+        """A draft kept under ``key`` ("controls-1", "reflection-2", "ledger"), or None."""
+        return self._drafts.get(key)
+
+    def keep_draft(self, key: str, value: Any) -> None:
+        """Keep (None: forget) a draft; written now unless one was written < 0.5 s ago."""
+        if self.read_only or self._drafts.get(key) == value:
+            return
+        if value is None:
+            self._drafts.pop(key, None)
+        else:
+            self._drafts[key] = value
+        self._drafts_dirty = True
+        if time.monotonic() - self._drafts_written >= 0.5:
+            self.flush_drafts()
+
+    def flush_drafts(self) -> None:
+        """Write the drafts if they changed since the last write (never raises)."""
+        if not self._drafts_dirty or self.read_only:
+            return
+        self._drafts_dirty = False
+        self._drafts_written = time.monotonic()
+        try:
+            if self._drafts:
+                write_atomic(self.drafts_path, json.dumps(self._drafts, sort_keys=True).encode())
+            elif self.drafts_path.exists():
+                self.drafts_path.unlink()
+        except OSError:
+            self._drafts_dirty = True  # tried again with the next change, or on quit
 
     # ------------------------------------------------------------------ opening
 
@@ -213,6 +258,7 @@ class Session:
                 except OSError as exc:
                     raise SaveError(f"{backup}: cannot keep the old save ({exc.strerror or exc})") from None
             self.game = Game(self.current_mission, new_seed() if seed is None else seed)
+            self._drafts, self._drafts_dirty = {}, True  # the old save's drafts stay with it
             self.problem = None
             self.backup = backup
             self._save()
@@ -250,13 +296,17 @@ class Session:
         return self._move(lambda game: game.run(part, controls))
 
     def commit(self, part: int, run_index: int | None = None) -> "RunOutcome":
-        return self._move(lambda game: game.commit(part, run_index))
+        outcome = self._move(lambda game: game.commit(part, run_index))
+        self.keep_draft(f"controls-{part}", None)  # the workbench is closed: nothing to resume
+        return outcome
 
     def reflect(self, part: int, text: str, *, confirm_short: bool = False) -> None:
         self._move(lambda game: game.reflect(part, text, confirm_short=confirm_short))
+        self.keep_draft(f"reflection-{part}", None)
 
     def write_ledger(self, text: str) -> None:
         self._move(lambda game: game.write_ledger(text))
+        self.keep_draft("ledger", None)
 
     def submit_ledger(self, strategy: str | None, body: str) -> None:
         self._move(lambda game: game.submit_ledger(strategy, body))
@@ -274,6 +324,7 @@ class Session:
         """Write the record now (the hang-up handler's last word); False if nothing to write."""
         if self.read_only or self.game is None:
             return False
+        self.flush_drafts()
         acquired = self._lock.acquire(timeout=1.0)
         try:
             self._save()
@@ -294,6 +345,7 @@ class Session:
         self.saved_at = time.time()
 
     def close(self) -> None:
+        self.flush_drafts()
         self.slot.close()
 
     def _check_writable(self) -> None:
@@ -307,6 +359,17 @@ class Session:
             reason = self.problem.reason if self.problem else "no game is open"
             raise GameError(f"this save cannot be played: {reason}")
         return self.game
+
+
+def _read_drafts(path: Path) -> dict[str, Any]:
+    """The drafts file as a dict; a missing or damaged one is no drafts (they are a convenience)."""
+    try:
+        if path.stat().st_size > 1_000_000:
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _mission_version(

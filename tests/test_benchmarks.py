@@ -173,3 +173,17 @@ def test_a_bad_number_of_sessions_is_refused_before_anything_starts(sessions, ca
         run.main(["--sessions", sessions])
     assert exit_.value.code == 2
     assert "--sessions" in capsys.readouterr().err
+
+
+def test_the_tui_benchmark_runs_without_pytest_or_the_tests_and_pins_blas_threads():
+    import subprocess
+    import sys
+
+    code = ("import os, sys\nsys.modules['pytest'] = None\nsys.modules['tests'] = None\n"
+            "for v in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.pop(v, None)\n"
+            "sys.path.insert(0, 'benchmarks')\nimport run, bench_tui\n"
+            "print(os.environ['OPENBLAS_NUM_THREADS'], len(bench_tui.cases()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "4"]

@@ -153,3 +153,18 @@ def test_the_command_pins_numpy_to_one_thread_unless_told_otherwise():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "2"})
     assert done.stdout.strip().splitlines()[-1] == "(False, None) 2"
+
+
+@pytest.mark.parametrize("args", [(), ("play",), ("play", "--track", "cloud-titan")])
+def test_play_without_a_terminal_exits_2_at_once_with_one_line(args):
+    import time
+
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "edgequest", *args], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs a terminal" in lines[0]
+    for command in ("simulate", "replay", "grade", "missions"):
+        assert command in lines[0]
+    assert time.monotonic() - started < 5  # the process start itself; nothing waits for keys

@@ -8,6 +8,7 @@ they exist it runs the same launcher on the stand-in tracks. Skipped without tmu
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -58,6 +59,15 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
 
+    def wait_for_any(self, *texts: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if any(text in shown for text in texts):
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"none of {texts!r} appeared; the screen shows:\n{self.screen()}")
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
@@ -94,10 +104,8 @@ def _game_command(tmp_path: Path, track: str | None, monkeypatch) -> tuple[str, 
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}", track, mission
 
 
-def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch):
-    command, track, mission = _game_command(tmp_path, None, monkeypatch)
-    part = mission.part(1)
-    terminal.start(command)
+def _to_workbench(terminal: Terminal, part) -> None:
+    """From a part's briefing through the Lock (a choice's first answer, or 1% into the range)."""
     terminal.wait_for("Mission briefing")
     terminal.keys("Enter")
     terminal.wait_for("The Lock")
@@ -107,6 +115,13 @@ def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch
         terminal.keys(str(int(part.lock.min + (part.lock.max - part.lock.min) * 0.01) or 1), literal=True)
         terminal.keys("Enter")
     terminal.wait_for("Run 0/")
+
+
+def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch):
+    command, track, mission = _game_command(tmp_path, None, monkeypatch)
+    part = mission.part(1)
+    terminal.start(command)
+    _to_workbench(terminal, part)
     terminal.keys("r")
     terminal.wait_for("last: run 1 ")
     terminal.keys("Right")
@@ -114,7 +129,10 @@ def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch
     terminal.wait_for("last: run 2 ")
     terminal.keys("c")
     terminal.wait_for("Commit the design")
+    terminal.keys("End")
     terminal.keys("Enter")
+    if "fails the SPEC" in terminal.wait_for_any("The reveal", "fails the SPEC"):
+        terminal.keys("y")
     terminal.wait_for("The reveal")
     terminal.keys("Enter")
     terminal.wait_for("Reflect · Part 1")
@@ -139,3 +157,77 @@ def test_play_quit_and_resume_in_a_real_terminal(terminal, tmp_path, monkeypatch
         again.wait_for("EXITED 0")
     finally:
         again.close()
+
+
+# ------------------------------------------------------------------ the whole campaign
+
+REFLECTION = ("The numbers moved the way the reveal said they would: the budget forced a smaller design, and "
+              "the run I committed kept the SPEC's guardrail while spending fewer of the part's runs.")
+LEDGER = ("Keeping the data on the device was the path to reliable real-time answers: training fit the "
+          "device, the fleet learned without uploading raw data, and the privacy budget held.")
+
+
+def _labels_shown_whole(screen: str, part) -> set[str]:
+    """The control labels the Design box shows whole, each followed by its value."""
+    # A row reads "│ <label><spaces>[◀ ]<value>": a cut label would run into the value.
+    return {c.label for c in part.controls
+            if re.search(r"│ " + re.escape(c.label) + r" +(◀ +)?\S", screen)}
+
+
+def _play_part(terminal: Terminal, part, number: int) -> None:
+    _to_workbench(terminal, part)
+    seen_whole: set[str] = set()
+    for _ in part.controls:  # each control focused in turn (the Design box scrolls to it)
+        seen_whole |= _labels_shown_whole(terminal.screen(), part)
+        terminal.keys("Down")
+    missing = {c.label for c in part.controls} - seen_whole
+    assert not missing, f"part {number}: control labels never shown whole: {missing}\n{terminal.screen()}"
+    terminal.keys("r")
+    terminal.wait_for("last: run 1 ", timeout=60)
+    terminal.keys("c")
+    terminal.wait_for("Commit the design")
+    terminal.keys("Enter")
+    if "fails the SPEC" in terminal.wait_for_any("The reveal", "fails the SPEC"):
+        terminal.keys("y")
+    terminal.wait_for("The reveal")
+    terminal.keys("Enter")
+    terminal.wait_for(f"Reflect · Part {number}")
+    terminal.keys(REFLECTION, literal=True)
+    terminal.keys("C-s")
+
+
+def _campaign_tracks() -> list:
+    if not mission_paths():
+        return []
+    from edgequest.campaign import load_campaign
+
+    return list(load_campaign())
+
+
+@pytest.mark.parametrize("track", _campaign_tracks())
+def test_the_whole_campaign_of_a_track_by_keys_at_80x24(terminal, tmp_path, track):
+    """Every part and the Ledger, by keys, with every control label shown whole.
+
+    (That no key acts behind the "too small" cover is checked through the Pilot, in
+    tests/test_tui_80x24.py: under pytest, a tmux window resized with resize-window
+    re-lays the game out without the app's size breakpoints changing.)"""
+    from edgequest.campaign import load_campaign
+
+    mission = load_campaign()[track]
+    saves = tmp_path / "saves"
+    terminal.start(f"{shlex.quote(sys.executable)} -m edgequest --track {track} --player tmux "
+                   f"--save-dir {shlex.quote(str(saves))} --seed 4")
+    for part in mission.parts:
+        _play_part(terminal, part, part.number)
+    terminal.wait_for("The Ledger")
+    terminal.keys("Tab")  # the strategy
+    terminal.keys("Enter")
+    terminal.keys("Tab")  # the text
+    terminal.keys(LEDGER, literal=True)
+    terminal.keys("C-s")
+    terminal.wait_for("Track complete")
+    terminal.keys("C-q")
+    terminal.wait_for("EXITED 0")
+    save = read_save(save_path(saves, "tmux", track))
+    assert all(save.record.parts[p.number].commit is not None for p in mission.parts)
+    assert save.record.ledger and LEDGER in save.record.ledger

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from contextvars import ContextVar
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -38,9 +39,10 @@ from edgequest.campaign.schema import (
     frozen_mapping,
 )
 from edgequest.errors import ControlError, MissionError
-from edgequest.simulators.registry import models
 
 _T = TypeVar("_T")
+
+_CHECK_MODELS: ContextVar[bool] = ContextVar("check_models", default=True)
 
 SCHEMA_VERSION = 1
 MAX_MISSION_BYTES = 1_000_000
@@ -112,9 +114,18 @@ def check_missions(paths: list[Path]) -> tuple[dict[str, Mission], list[str]]:
     return missions, problems
 
 
-def load_campaign(folder: Path | None = None) -> dict[str, Mission]:
-    """Every track of a folder, keyed by track id, in file order."""
-    missions, problems = check_missions(mission_paths(folder))
+def load_campaign(folder: Path | None = None, *, check_models: bool = True) -> dict[str, Mission]:
+    """Every track of a folder, keyed by track id, in file order.
+
+    ``check_models=False`` skips the cross-check of each part with its engine model (which
+    imports numpy and the engine): the game's title screen lists the tracks with it and
+    runs the full check in the background before any track opens.
+    """
+    token = _CHECK_MODELS.set(check_models)
+    try:
+        missions, problems = check_missions(mission_paths(folder))
+    finally:
+        _CHECK_MODELS.reset(token)
     if problems:
         raise MissionError(problems)
     return missions
@@ -449,8 +460,13 @@ def _check_against_model(r: _Reader, part: Part) -> None:
     """Cross-check a part with the engine model it names: params, controls, metrics, truth.
 
     The one place a file meets the engine. The simulators know the mission's types for
-    type checking only, so this import runs one way (see docs/architecture.md).
+    type checking only, so this import runs one way (see docs/architecture.md); it sits
+    here, not at the top, so that the title screen draws before numpy and the engine load.
     """
+    if not _CHECK_MODELS.get():
+        return
+    from edgequest.simulators.registry import models
+
     known = models()
     model = known.get(part.model)
     if model is None:

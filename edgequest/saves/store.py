@@ -138,8 +138,16 @@ def check_player(name: str) -> str:
 
 
 def default_player() -> str:
-    for var in ("EDGEQUEST_PLAYER", "USER", "LOGNAME"):
-        value = re.sub(r"[^A-Za-z0-9._-]", "-", os.environ.get(var, ""))[:40].lstrip("._-")
+    """$EDGEQUEST_PLAYER, $USER or $LOGNAME, else the login name the password database knows."""
+    names = [os.environ.get(var, "") for var in ("EDGEQUEST_PLAYER", "USER", "LOGNAME")]
+    try:
+        import pwd
+
+        names.append(pwd.getpwuid(os.getuid()).pw_name)
+    except (ImportError, KeyError, OSError):
+        pass
+    for name in names:
+        value = re.sub(r"[^A-Za-z0-9._-]", "-", name)[:40].lstrip("._-")
         if value:
             return value
     return "player"
@@ -409,6 +417,14 @@ class SaveSlot:
         return self.path.with_name(self.path.name + LOCK_SUFFIX)
 
     def _acquire(self) -> None:
+        # A holder that quits removes the lock file (below); one that opened the old file
+        # just before may then lock a file no longer in the folder, so try again on the new.
+        for _ in range(5):
+            if self._try_acquire():
+                return
+
+    def _try_acquire(self) -> bool:
+        """Take the lock or go read-only (True); False when the lock file was just removed."""
         import fcntl
 
         assert self._key is not None
@@ -416,7 +432,7 @@ class SaveSlot:
         if other is not None:
             self.read_only = True
             self.holder = f"this same program (another window on {self.path.name})"
-            return
+            return True
         lock_path = self.lock_path
         if lock_path.is_symlink():
             raise SaveError(f"{lock_path}: is a symbolic link; remove it")
@@ -434,7 +450,15 @@ class SaveSlot:
             finally:
                 os.close(fd)
             self.read_only = True
-            return
+            return True
+        try:
+            current = os.stat(lock_path)
+        except OSError:
+            current = None
+        mine = os.fstat(fd)
+        if current is None or (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
+            os.close(fd)
+            return False
         holder = f"{self.player} on {socket.gethostname()}, process {os.getpid()}, since {now_iso()}"
         try:
             os.ftruncate(fd, 0)
@@ -446,6 +470,7 @@ class SaveSlot:
         self._lock_fd = fd
         _HELD[self._key] = self
         self._remove_stale_temporaries()
+        return True
 
     def _remove_stale_temporaries(self) -> None:
         """Delete temporary files a killed session left behind (only the lock holder may)."""
@@ -524,6 +549,10 @@ class SaveSlot:
         if self._lock_fd is not None:
             if self._key is not None and _HELD.get(self._key) is self:
                 del _HELD[self._key]
+            try:  # a clean quit leaves no .lock file behind (removed while still held)
+                os.unlink(self.lock_path)
+            except OSError:
+                pass
             os.close(self._lock_fd)  # closing the descriptor releases the lockf lock
             self._lock_fd = None
 

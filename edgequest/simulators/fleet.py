@@ -17,6 +17,7 @@ import numpy as np
 from edgequest.engine import compression, fedavg, gossip
 from edgequest.engine.federated_data import FederatedDataset, city_fleet, synthetic_fleet
 from edgequest.engine.softmax_model import MODEL_BYTES_PER_PARAMETER
+from edgequest.numbers import number
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.metrics import FLEET
 from edgequest.simulators.registry import register
@@ -309,8 +310,9 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
                 "E/bit = (P_tx + P_rx) / 2 / rate;  P = (bits x E/bit + scan) / interval",
                 substituted=(
                     f"{metrics.get('airtime_s_per_sync', 0):.2f} s on air per sync at "
-                    f"{metrics.get('nj_per_bit', 0):.1f} nJ/bit + {metrics.get('scan_mj_per_sync', 0):.2f} mJ scanning, "
-                    f"{metrics.get('radio_mw', 0):.4f} mW of {metrics.get('power_budget_mw', 0):.2f} mW; "
+                    f"{number(metrics.get('nj_per_bit', 0), 'nJ/bit')} + "
+                    f"{number(metrics.get('scan_mj_per_sync', 0), 'mJ')} scanning, "
+                    f"{number(metrics.get('radio_mw', 0), 'mW')} of {number(metrics.get('power_budget_mw', 0), 'mW')}; "
                     f"accuracy {metrics.get('accuracy', 0):.1%} (own data {metrics.get('own_accuracy', 0):.1%})"
                 ),
                 source="Hegedus, Danner, Jelasity, DAIS 2019; BLE throughput by PHY (Memfault); nRF52840 product "

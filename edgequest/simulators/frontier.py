@@ -23,6 +23,7 @@ import numpy as np
 
 from edgequest.engine import adapter_cache, energy, memory, personalization, realtime
 from edgequest.engine.architectures import get_architecture
+from edgequest.numbers import number
 from edgequest.simulators.base import Model, Peek, Requirement
 from edgequest.simulators.metrics import FRONTIER
 from edgequest.simulators.registry import register
@@ -291,9 +292,10 @@ def peek(part: Part, controls: Mapping[str, Scalar], metrics: Mapping[str, Any])
                 f"{m.get('weights', 0):.1f} + {m.get('gradients', 0):.1f} + {m.get('optimizer', 0):.1f} + "
                 f"{m.get('activations', 0):.1f} = {m.get('total', 0):.1f} MB;  "
                 f"{_bytes_per_param(part, controls, metrics)}"
-                f"A: stored {m.get('stored_activations', 0):.1f} MB, transient {m.get('transient', 0):.1f} MB, "
-                f"peak in the {metrics.get('peak_phase', 'backward')} phase;  "
-                f"MAF = {m.get('total', 0):.1f} / {metrics.get('inference_mb', 0):.1f} = {metrics.get('amplification', 0):.1f}x"
+                f"A: stored {number(m.get('stored_activations', 0), 'MB')}, transient "
+                f"{number(m.get('transient', 0), 'MB')}, peak in the {metrics.get('peak_phase', 'backward')} phase;  "
+                f"MAF = {number(m.get('total', 0))} / {number(metrics.get('inference_mb', 0))} = "
+                f"{number(metrics.get('amplification', 0))}x"
             ),
             source="Book, Edge Intelligence (MAF 4-12x); ZeRO, SC 2020 (mixed-precision Adam: 2 + 2 + 12 = 16 B/param); "
             "activations by TinyTL's accounting (NeurIPS 2020: bias gradients need no stored inputs, ReLU keeps a "

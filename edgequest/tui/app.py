@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.notifications import SeverityLevel
@@ -85,16 +85,66 @@ class EdgeQuestApp(App[int]):
         self.session = session
         self._initial_track = track
         self.notices: list[str] = []  # every notice shown, newest last (tests read it)
+        # Called before a track opens; the launcher sets it to wait for the mission check.
+        self.before_open: Callable[[], None] | None = None
+        # Work the title starts in a thread once it is drawn (the launcher's mission check).
+        self.warm_up: Callable[[], None] | None = None
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         self.notices.append(message)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    @property
+    def too_small(self) -> bool:
+        """True while the terminal is below the size the game needs (the cover is up)."""
+        width, height = self.size
+        return width < MIN_WIDTH or height < MIN_HEIGHT
+
+    async def on_event(self, event: events.Event) -> None:
+        # Behind the "terminal too small" cover no key, paste or click may act: the player
+        # cannot see what it would do. Only ctrl+q (quit, the game is saved) goes through.
+        if (
+            isinstance(event, (events.InputEvent, events.Paste))
+            and not event.is_forwarded
+            and self.too_small
+            and not (isinstance(event, events.Key) and event.key == "ctrl+q")
+        ):
+            event.stop()
+            return
+        await super().on_event(event)
+
     def get_default_screen(self) -> TitleScreen:
         return TitleScreen()
 
+    @property
+    def settings_path(self) -> Path:
+        """The player's screen settings (the theme), hidden beside the saves."""
+        return self.save_dir / f".{self.player}.settings.json"
+
+    def _restore_theme(self) -> None:
+        import json
+
+        try:
+            theme = json.loads(self.settings_path.read_text(encoding="utf-8")).get("theme")
+        except (OSError, ValueError, AttributeError):
+            theme = None
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
+
+    def _keep_theme(self, theme) -> None:
+        import json
+
+        from edgequest.saves.store import write_atomic
+
+        try:
+            write_atomic(self.settings_path, json.dumps({"theme": theme.name}).encode())
+        except OSError:
+            pass  # a theme that is not kept is no reason to interrupt the game
+
     def on_mount(self) -> None:
+        self._restore_theme()
         if self.session is not None:
             self._after_open()
         elif self._initial_track:
@@ -117,6 +167,8 @@ class EdgeQuestApp(App[int]):
             self.session.close()
             self.session = None
         try:
+            if self.before_open is not None:
+                self.before_open()
             self.session = Session.open(mission, self.save_dir, self.player, self.seed)
         except EdgeQuestError as exc:
             self.notify(str(exc), title="Cannot open the save", severity="error", timeout=10)

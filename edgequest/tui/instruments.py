@@ -94,6 +94,40 @@ def _colours(nocolor: bool, *names: str) -> list[str]:
     return ["default"] * len(names) if nocolor else list(names)
 
 
+# Lines on a chart are named in its caption, never by text drawn on the plot: plotext writes
+# text over whatever is there (a legend, another label, a point), so at 80 columns labels on
+# the plot collide. The caption's key says which line is which, in words.
+
+def _line(plt: Any, axis: str, value: float, colour: str, nocolor: bool) -> None:
+    """A horizontal ("h") or vertical ("v") limit line; its name goes in the caption."""
+    (plt.hline if axis == "h" else plt.vline)(value, "default" if nocolor else colour)
+
+
+def line_key(*lines: tuple[str, str, float | None, str]) -> str:
+    """The caption's key to a chart's lines: ("h" or "v", name, value, unit) each."""
+    shown = [f"{'─' if axis == 'h' else '│'} {name} {fmt.number(value, unit)}"
+             for axis, name, value, unit in lines if value is not None]
+    return "lines: " + ", ".join(shown) if shown else ""
+
+
+def runs_key(runs: Sequence[RunView], earlier: str) -> str:
+    """The caption's key to the runs' markers (plotext's legend would sit on the lines)."""
+    return f"● run {runs[-1].number}" + (f", {earlier} earlier runs" if len(runs) > 1 else "")
+
+
+def _x_ticks(plt: Any, lo: float, hi: float, log: bool) -> None:
+    """Three x ticks (ends and middle) written by the shared formatter: "85,899", not "85899.0"."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return
+    mid = math.sqrt(lo * hi) if log and lo > 0 else (lo + hi) / 2
+    ticks = [lo, mid, hi]
+    plt.xticks(ticks, [fmt.number(t) for t in ticks])
+
+
+def _join(*bits: str) -> str:
+    return " · ".join(b for b in bits if b)
+
+
 # ------------------------------------------------------------------ part 1: memory
 
 _MEMORY_PARTS = (
@@ -114,7 +148,7 @@ def _draw_memory(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -
     budget = _num(m, "budget_mb")
     inference = _num(m, "inference_mb")
     scale = max([total] + [v for v in (budget, inference) if v is not None])
-    unit, div = ("GB", 1024.0) if scale >= 20_000 else ("MB", 1.0)
+    unit, div = ("GB", 1000.0) if scale >= 20_000 else ("MB", 1.0)
     rows = [label for _, label, _, _ in present] + ["TOTAL"]
     extra = [(name, v) for name, v in (("infer", inference), ("budget", budget)) if v is not None]
     rows += [name for name, _ in extra]
@@ -193,16 +227,17 @@ def _draw_cache(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
     shown = runs[-6:]
     labels = [f"run {r.number}" for r in shown]
     series = [[100 * (_num(r.metrics, "cache", key) or 0.0) for r in shown] for key, *_ in _CACHE_TIERS]
+    # The tiers' key is in the caption: plotext's legend would sit on the bars.
     plt.stacked_bar(labels, series, orientation="h", marker=[mk for _, _, mk, _ in _CACHE_TIERS],
-                    color=_colours(nocolor, *[c for *_, c in _CACHE_TIERS]),
-                    labels=[name for _, name, _, _ in _CACHE_TIERS], width=0.6)
+                    color=_colours(nocolor, *[c for *_, c in _CACHE_TIERS]), width=0.6)
     plt.xlim(0, 100)
     plt.xlabel("adapter requests (%)")
 
 
 def _cache_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
-    bits = [f"HBM {fmt.percent(_num(m, 'cache', 'hbm_hit_rate'))}", f"miss {fmt.percent(_num(m, 'cache', 'miss_rate'))}"]
+    bits = [" ".join(f"{mk} {name}" for _, name, mk, _ in _CACHE_TIERS),
+            f"HBM {fmt.percent(_num(m, 'cache', 'hbm_hit_rate'))}", f"miss {fmt.percent(_num(m, 'cache', 'miss_rate'))}"]
     for key, unit, label in (("added_latency_ms", "ms", "added latency"), ("tokens_per_s", "tok/s", ""),
                              ("adapter_mb", "MB", "adapter")):
         v = _num(m, key)
@@ -219,13 +254,11 @@ def _bars_per_run(plt: Any, runs: Sequence[RunView], key: str, line: float | Non
     markers = ["█" if i == len(shown) - 1 else "░" for i in range(len(shown))]
     colours = _colours(nocolor, *([colour if i == len(shown) - 1 else "gray" for i in range(len(shown))]))
     series = [[v if j == i else 0.0 for j in range(len(shown))] for i, v in enumerate(values)]
-    if line is not None:  # the limit as its own row, so it reads in words and without colour
-        labels.append(line_label)
-        series = [s + [0.0] for s in series] + [[0.0] * len(shown) + [line]]
-        markers.append("═")
-        colours += _colours(nocolor, "red")
     plt.stacked_bar(labels[::-1], [s[::-1] for s in series], orientation="h", marker=markers,
                     color=colours, width=0.6)
+    if line is not None:  # the limit is a line across the bars (named in the caption), not a bar
+        _line(plt, "v", line, "red", nocolor)
+        plt.xlim(0, max(values + [line]) * 1.08 or 1.0)
     plt.xlabel(unit)
 
 
@@ -242,6 +275,7 @@ def _battery_caption(part: Part, runs: Sequence[RunView]) -> str:
     if limit is not None:
         value = _num(m, "battery_pct_per_day")
         bits.append(f"policy ≤ {fmt.number(limit, '%')} " + ("✓ PASS" if value is not None and value <= limit else "✗ FAIL"))
+        bits.append(line_key(("v", "policy", limit, "%")))
     for key, unit, label in (("session_wh", "Wh", "session"), ("drain_ratio", "×", "drain vs inference")):
         v = _num(m, key)
         if v is not None:
@@ -257,7 +291,8 @@ def _draw_sram(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> 
 
 def _sram_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
-    bits = [f"SRAM {fmt.number(_num(m, 'sram_kb'), 'KiB')} of {fmt.number(_num(m, 'sram_budget_kb'), 'KiB')}"]
+    bits = [f"SRAM {fmt.number(_num(m, 'sram_kb'), 'KiB')} of {fmt.number(_num(m, 'sram_budget_kb'), 'KiB')}",
+            line_key(("v", "SRAM", _num(m, "sram_budget_kb"), "KiB"))]
     fits = m.get("fits_sram")
     if isinstance(fits, bool):
         bits.append("✓ FITS" if fits else "✗ DOES NOT FIT")
@@ -313,24 +348,18 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
     if isinstance(reference, (list, tuple)) and xs:  # the same design on IID data, at the same bytes per round
         iid = [_num(point, "accuracy") for point in reference if isinstance(point, Mapping)]
         pairs = [(x, y) for x, y in zip(xs, iid) if y is not None]
-        if pairs:
-            plt.plot([x for x, _ in pairs], [y for _, y in pairs], marker="+",
-                     color="default" if nocolor else "white", label=None)  # named in the caption
-    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
+        if pairs:  # named in the caption, as every line here
+            plt.plot([x for x, _ in pairs], [y for _, y in pairs], marker="+", color="default" if nocolor else "white")
+    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan")
     target = _num(latest, "target_accuracy") or _threshold(part, "accuracy")
     cap = _num(latest, "data_cap_gb")
     if target is not None:
-        plt.hline(target, "default" if nocolor else "green")
-        plt.text("target", x=min(xs) if xs else 0, y=target, color="default" if nocolor else "green",
-                 alignment="left")
+        _line(plt, "h", target, "green", nocolor)
     if cap is not None and key == "gb":
-        plt.vline(cap * scale, "default" if nocolor else "red")
-        plt.text("cap", x=cap * scale, y=min(ys) if ys else 0, color="default" if nocolor else "red",
-                 alignment="right")
+        _line(plt, "v", cap * scale, "red", nocolor)
     loss_xs, loss = curve_of(latest, "loss")
     if loss_xs:  # training loss on the right axis, beside the accuracy it explains
-        plt.plot(loss_xs, loss, marker="·", color="default" if nocolor else "magenta", label=None,
-                 yside="right")
+        plt.plot(loss_xs, loss, marker="x", color="default" if nocolor else "magenta", yside="right")
         plt.ylabel("loss (nats)", yside="right")
     plt.xlabel(label)
     plt.ylabel("accuracy")
@@ -356,12 +385,15 @@ def _fleet_caption(part: Part, runs: Sequence[RunView]) -> str:
         bits.append(f"wasted energy {fmt.percent(wasted)}")
     alpha, loss = _num(m, "alpha"), _num(m, "loss")
     if alpha is not None:
-        bits.append(f"skew alpha {alpha:g}")
+        bits.append(f"skew alpha {fmt.number(alpha)}")
     if isinstance(m.get("iid_curve"), (list, tuple)) and m["iid_curve"]:
         bits.append(f"+ same design on IID data: {fmt.percent(_num(m['iid_curve'][-1], 'accuracy'))}")
     if loss is not None:
-        bits.append(f"· training loss (right axis) {loss:.3f}")
-    return " · ".join(bits)
+        bits.append(f"x training loss (right axis) {fmt.number(loss)}")
+    target = _num(m, "target_accuracy") or _threshold(part, "accuracy")
+    bits.append(line_key(("h", "target", target, ""), ("v", "cap", cap, "GB")))
+    bits.append(runs_key(runs, "·"))
+    return _join(*bits)
 
 
 def _draw_ble(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -> None:
@@ -381,6 +413,7 @@ def _ble_caption(part: Part, runs: Sequence[RunView]) -> str:
     radio, budget = _num(m, "radio_mw"), _num(m, "power_budget_mw")
     if radio is not None and budget is not None:
         bits.append("✓ WITHIN POWER" if radio <= budget else "✗ OVER POWER")
+        bits.append(line_key(("v", "budget", budget, "mW")))
     return " · ".join(bits)
 
 
@@ -391,22 +424,22 @@ def _draw_tradeoff(plt: Any, points: Sequence[tuple[float, float, int]], limit: 
     The privacy frontier (accuracy against epsilon, the officer's line) and the memory-accuracy
     frontier (accuracy against training memory, the device's budget) are both this picture.
     """
-    earlier, (x_last, y_last, n_last) = points[:-1], points[-1]
+    earlier, (x_last, y_last, _) = points[:-1], points[-1]
     xs = [x for x, _, _ in points] + ([limit] if limit is not None else [])
     ys = [y for _, y, _ in points] + ([target] if target is not None else [])
     if earlier:
         plt.scatter([x for x, _, _ in earlier], [y for _, y, _ in earlier], marker="○",
-                    color="default" if nocolor else "gray", label="earlier runs")
-    plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan", label=f"run {n_last}")
+                    color="default" if nocolor else "gray")
+    plt.scatter([x_last], [y_last], marker="●", color="default" if nocolor else "cyan")
     if limit is not None:
-        plt.vline(limit, "default" if nocolor else "red")
-        plt.text(limit_label, x=limit, y=max(ys), color="default" if nocolor else "red", alignment="left")
+        _line(plt, "v", limit, "red", nocolor)
     if target is not None:
-        plt.hline(target, "default" if nocolor else "green")
-        plt.text("SPEC", x=min(xs), y=target, color="default" if nocolor else "green", alignment="left")
+        _line(plt, "h", target, "green", nocolor)
     lo, hi = min(xs), max(xs)
-    if lo > 0 and hi / lo > 20:
+    log = lo > 0 and hi / lo > 20
+    if log:
         plt.xscale("log")
+    _x_ticks(plt, lo, hi, log)
     pad_y = max(0.02, (max(ys) - min(ys)) * 0.15)
     plt.ylim(max(0.0, min(ys) - pad_y), min(1.0, max(ys) + pad_y))
     plt.xlabel(xlabel)
@@ -436,7 +469,10 @@ def _privacy_caption(part: Part, runs: Sequence[RunView]) -> str:
         v = _num(m, *path)
         if v is not None:
             bits.append(f"{label} {fmt.number(v)}")
-    return " · ".join(bits)
+    target = _num(m, "target_accuracy") or _threshold(part, "accuracy")
+    bits.append(line_key(("v", "officer's ε", limit, ""), ("h", "SPEC", target, "")))
+    bits.append(runs_key(runs, "○"))
+    return _join(*bits)
 
 
 PRIVACY_FRONTIER = Instrument(
@@ -464,9 +500,11 @@ def _frontier_caption(part: Part, runs: Sequence[RunView]) -> str:
     best = max(fitting, key=lambda r: r.metrics["accuracy"], default=None)
     m = runs[-1].metrics
     head = f"run {runs[-1].number}: {fmt.number(_num(m, 'memory_mb', 'total'), 'MB')}, accuracy {fmt.percent(_num(m, 'accuracy'))}"
+    key = line_key(("v", "budget", _frontier_budget_mb(part, m), "MB"), ("h", "SPEC", _threshold(part, "accuracy"), ""))
     if best is None:
-        return head + " · no run fits the budget yet"
-    return head + f" · best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}"
+        return _join(head, "no run fits the budget yet", key, runs_key(runs, "○"))
+    return _join(head, f"best that fits: run {best.number}, {fmt.percent(best.metrics['accuracy'])}", key,
+                 runs_key(runs, "○"))
 
 
 FRONTIER_CHART = Instrument(
@@ -483,14 +521,12 @@ def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bo
             plt.plot(xs, ys, marker="·", color="default" if nocolor else "gray")
     bx, by = _curve(runs[-1].metrics, "round", "baseline_accuracy")
     if bx:  # the same design without clipping or noise: what privacy costs, drawn
-        plt.plot(bx, by, marker="+", color="default" if nocolor else "magenta", label="no privacy")
+        plt.plot(bx, by, marker="+", color="default" if nocolor else "magenta")  # "+ no privacy" in the caption
     xs, ys = _curve(runs[-1].metrics, "round")
-    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan", label=f"run {runs[-1].number}")
+    plt.plot(xs, ys, marker="●", color="default" if nocolor else "cyan")
     target = _num(runs[-1].metrics, "target_accuracy")
     if target is not None:
-        plt.hline(target, "default" if nocolor else "green")
-        plt.text("target", x=max(xs) if xs else 0, y=target, color="default" if nocolor else "green",
-                 alignment="right")
+        _line(plt, "h", target, "green", nocolor)
     plt.xlabel("round")
     plt.ylabel("accuracy")
 
@@ -507,10 +543,12 @@ def _convergence_caption(part: Part, runs: Sequence[RunView]) -> str:
     m = runs[-1].metrics
     final = fmt.percent(_num(m, "accuracy"))
     if _num(m, "baseline_accuracy") is None:
-        return f"to target: {_to_target(m, 'compute_to_target')} · final {final}"
-    return (f"to target: {_to_target(m, 'compute_to_target')} (no privacy: "
-            f"{_to_target(m, 'baseline_compute_to_target')}) · final {final} vs "
-            f"{fmt.percent(_num(m, 'baseline_accuracy'))}")
+        head = f"to target: {_to_target(m, 'compute_to_target')} · final {final}"
+    else:
+        head = (f"to target: {_to_target(m, 'compute_to_target')} (+ no privacy: "
+                f"{_to_target(m, 'baseline_compute_to_target')}) · final {final} vs "
+                f"{fmt.percent(_num(m, 'baseline_accuracy'))}")
+    return _join(head, line_key(("h", "target", _num(m, "target_accuracy"), "")), runs_key(runs, "·"))
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from edgequest.tui import stepping
 from edgequest.tui.actions import ACTIONS, bindings
 from edgequest.tui.screens.base import EdgeModal
 from edgequest.tui.widgets.keybar import KeyBar
+from edgequest.tui.widgets.stepper import value_text
 
 if TYPE_CHECKING:
     from edgequest.game.play import RunOutcome
@@ -24,41 +25,84 @@ if TYPE_CHECKING:
 _CLOSE = ACTIONS["dialog.cancel"].binding()
 
 
-class CommitScreen(EdgeModal):
-    """Choose the run to stand by: the latest is highlighted, the best is marked."""
+def best_run(outcomes: Sequence[Any]) -> Any:
+    """The run to offer first: the best-scoring run that meets the SPEC, else the best one."""
+    passing = [o for o in outcomes if o.passed]
+    return max(passing or outcomes, key=lambda o: (o.points, -o.index))
 
-    BINDINGS = [_CLOSE]
+
+class CommitScreen(EdgeModal):
+    """Choose the run to stand by: the best passing run is highlighted; a failing run is
+    committed only when asked again (y)."""
+
+    BINDINGS = [_CLOSE, Binding("y", "confirm", "Commit anyway", id="dialog.confirm", show=False,
+                                tooltip="Commit the failing run asked about.")]
 
     def __init__(self, part: Part, outcomes: Sequence[RunOutcome]):
         super().__init__()
         self.part = part
         self.outcomes = list(outcomes)
+        self.asking: int | None = None  # the failing run we asked about
 
     def compose(self) -> ComposeResult:
-        best = max(self.outcomes, key=lambda o: (o.points, -o.index))
+        best = best_run(self.outcomes)
         options = []
         for o in self.outcomes:
             passed = sum(c.passed for c in o.checks)
             verdict = "✓ PASS" if o.passed else f"✗ FAIL {passed}/{len(o.checks)}"
-            controls = ", ".join(f"{k}={stepping.shown(self.part.control(k), v)}" for k, v in o.controls.items())
             star = "  ★ best" if o is best else ""
-            options.append(Option(Text(f"Run {o.index + 1:>2}  {verdict:<12} {o.points:>3.0f} pts{star}\n"
-                                       f"        {controls}"), id=str(o.index)))
+            options.append(Option(Text(f"Run {o.index + 1:>2}  {verdict:<12} {o.points:>3.0f} pts{star}"),
+                                  id=str(o.index)))
         with Vertical(id="dialog"):
             yield Static(Text("Commit the design you stand by", style="bold"))
             yield Static("Committing reveals the Lock's truth and closes the workbench of this part.", classes="dim")
             yield OptionList(*options, id="commit-runs")
-            yield Static("Enter commits the highlighted run · Esc cancels", classes="dim")
+            yield Static(id="commit-detail")
+            yield Static(id="commit-hint", classes="dim")
 
     def on_mount(self) -> None:
         runs = self.query_one("#commit-runs", OptionList)
-        runs.highlighted = len(self.outcomes) - 1
+        runs.highlighted = self.outcomes.index(best_run(self.outcomes))
         runs.focus()
+        self._show_hint()
+
+    def _outcome(self, index: int) -> Any:
+        return next(o for o in self.outcomes if o.index == index)
+
+    def _show_hint(self) -> None:
+        hint = self.query_one("#commit-hint", Static)
+        if self.asking is None:
+            hint.update("Enter commits the highlighted run · Esc cancels")
+            return
+        hint.update(Text(f"Run {self.asking + 1} fails the SPEC. Commit it anyway? y commits · "
+                         "Esc or ↑/↓ chooses again", style="bold"))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        outcome = self._outcome(int(event.option.id or 0))
+        self.query_one("#commit-detail", Static).update(
+            " · ".join(f"{self.part.control(k).label} {value_text(self.part.control(k), v)}"
+                       for k, v in outcome.controls.items()))
+        if self.asking is not None and self.asking != outcome.index:
+            self.asking = None
+            self._show_hint()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id or 0))
+        outcome = self._outcome(int(event.option.id or 0))
+        if outcome.passed or self.asking == outcome.index:
+            self.dismiss(outcome.index)
+            return
+        self.asking = outcome.index
+        self._show_hint()
+
+    def action_confirm(self) -> None:
+        if self.asking is not None:
+            self.dismiss(self.asking)
 
     def action_close(self) -> None:
+        if self.asking is not None:
+            self.asking = None
+            self._show_hint()
+            return
         self.dismiss(None)
 
 
@@ -184,9 +228,18 @@ GENERAL_HELP = """\
 
 Each part goes: **briefing → the Lock** (predict first) **→ the workbench** (at most the
 part's budget of runs) **→ commit → the reveal → Reflect**. After part 3, the **Ledger**.
-Everything is saved after every move; quit any time with **ctrl+q** and start again to
-resume. **ctrl+p** opens the command palette (actions and themes).
+Every move (a prediction, a run, a commit, a reflection, the Ledger) is saved as you make
+it. Controls you changed but have not run, and a reflection or Ledger you are still
+typing, are kept as drafts beside the save. Quit any time with **ctrl+q** (or lose the
+connection) and start again: you resume where you were, drafts included. **ctrl+p** opens the command palette (actions and themes).
 """
+
+
+# Textual's own keys, said in the game's words (its descriptions are terse and have no tooltip).
+_WORDS = {
+    "app.focus_next": ("Next field", "Move to the next control, field or button."),
+    "app.focus_previous": ("Previous field", "Move to the previous control, field or button."),
+}
 
 
 def help_markdown(screen: Screen, keymap: Mapping[str, str] | None = None) -> str:
@@ -198,15 +251,22 @@ def help_markdown(screen: Screen, keymap: Mapping[str, str] | None = None) -> st
     seen = set()
     for node in [screen, *screen.query("*")]:
         for binding in getattr(node, "BINDINGS", []):
-            if not isinstance(binding, Binding) or binding.id is None or binding.id in seen or not binding.description:
+            if not isinstance(binding, Binding) or not binding.description:
                 continue
-            seen.add(binding.id)
-            key = keymap[binding.id].replace(",", " / ") if binding.id in keymap else (
+            ident = binding.id or (binding.action if binding.action in _WORDS else None)
+            if ident is None or ident in seen:  # widgets' own scrolling keys are not listed
+                continue
+            seen.add(ident)
+            key = keymap[ident].replace(",", " / ") if ident in keymap else (
                 binding.key_display or binding.key.replace(",", " / "))
-            lines.append(f"| `{key}` | {binding.description} | {binding.tooltip} |")
+            description, tooltip = _WORDS.get(binding.action, (binding.description, binding.tooltip))
+            lines.append(f"| `{key}` | {description} | {tooltip or description} |")
     for action_id in ("app.help", "app.report", "app.quit"):
         action = ACTIONS[action_id]
         key = keymap[action_id].replace(",", " / ") if action_id in keymap else action.key_display or action.keys
         lines.append(f"| `{key}` | {action.description} | {action.tooltip} |")
+    if "app.focus_next" not in seen:
+        lines.append("| `tab / shift+tab` | Next / previous field | Move to the next (or previous) control, "
+                     "field or button. |")
     lines.append("| `ctrl+p` | Commands | The command palette: the game's actions and the themes. |")
     return "\n".join(lines) + "\n"

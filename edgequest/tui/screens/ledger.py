@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Button, RadioSet, Static, TextArea
 
 from edgequest.game.ledger import STRATEGIES
 from edgequest.tui import numbers as fmt
@@ -14,6 +14,8 @@ from edgequest.tui import stepping
 from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import EdgeScreen
 from edgequest.tui.widgets.keybar import KeyBar
+from edgequest.tui.widgets.radio import MarkedRadioButton
+from edgequest.tui.widgets.writing import WritingArea
 
 
 def designs_table(game) -> Table:
@@ -69,8 +71,8 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
                 yield Static(Text(mission.ledger_prompt, style="bold"), id="ledger-prompt")
                 with RadioSet(id="strategy"):  # nothing preselected: the player chooses
                     for name in STRATEGIES:
-                        yield RadioButton(name, value=False, id=f"strategy-{name.lower()}")
-                area = TextArea(id="ledger-text", soft_wrap=True, tab_behavior="focus",
+                        yield MarkedRadioButton(name, value=False, id=f"strategy-{name.lower()}")
+                area = WritingArea(id="ledger-text", soft_wrap=True, tab_behavior="focus",
                                 placeholder="Defend your strategy here…")
                 area.cursor_blink = False
                 yield area
@@ -78,8 +80,16 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
                     yield Button("Submit the Ledger", id="submit", variant="primary")
         yield KeyBar()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "submit" and self.session.game.finished:
+            return False  # submitted: ^s leaves the key bar
+        return True
+
     def on_mount(self) -> None:
         self.query_one("#ledger").border_title = "The Ledger"
+        kept = self.session.draft("ledger")
+        if isinstance(kept, str) and kept and not self.session.game.finished:
+            self.query_one("#ledger-text", TextArea).load_text(kept)
         # The designs come first: the page opens at the top; Tab reaches the strategy.
         self.query_one("#ledger").focus()
 
@@ -94,6 +104,9 @@ real-time reliability? **ctrl+s** submits. The Ledger closes the track.
         text.append(f"  Track total: {game.total_points():.1f} of 100\n", style="bold")
         text.append(f"\nYour save: {self.session.path}\n", style="dim")
         return text
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.session.keep_draft("ledger", event.text_area.text or None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "submit":

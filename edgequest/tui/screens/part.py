@@ -15,6 +15,7 @@ from edgequest.tui.actions import bindings
 from edgequest.tui.screens.base import PartScreen
 from edgequest.tui.widgets.spec import threshold_text
 from edgequest.tui.widgets.keybar import KeyBar
+from edgequest.tui.widgets.writing import WritingArea
 
 
 def _briefing_text(session, number: int) -> Text:
@@ -193,6 +194,14 @@ part's score so far are shown; the reflection earns the rest.
         self.app.switch_screen(ReflectScreen(self.number))
 
 
+def prompt_line(stakeholder: str, prompt: str) -> str:
+    """The stakeholder's question, naming them once ("Patterson asks: …" is not prefixed again)."""
+    names = [w for w in stakeholder.replace("the ", "").split() if len(w) > 2]
+    if any(name.lower() in prompt[:60].lower() for name in names):
+        return prompt
+    return f"{stakeholder}: “{prompt}”"
+
+
 class ReflectScreen(PartScreen):
     BINDINGS = bindings("text.submit", "nav.tracks")
     HELP = f"""\
@@ -207,8 +216,8 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
         part = self.part
         yield from self.compose_bar()
         with Vertical(id="reflect", classes="page"):
-            yield Static(Text(f"{part.stakeholder}: “{part.reflect_prompt}”", style="bold"), id="prompt")
-            area = TextArea(id="reflection", soft_wrap=True, tab_behavior="focus",
+            yield Static(Text(prompt_line(part.stakeholder, part.reflect_prompt), style="bold"), id="prompt")
+            area = WritingArea(id="reflection", soft_wrap=True, tab_behavior="focus",
                             placeholder=f"Write to {part.stakeholder} here…")
             area.cursor_blink = False
             yield area
@@ -219,10 +228,16 @@ your instructor. **ctrl+s** submits (or **Tab** to the button and **Enter**).
 
     def on_mount(self) -> None:
         self.query_one("#reflect").border_title = f"Reflect · Part {self.number}"
-        self.query_one("#reflection").focus()
+        area = self.query_one("#reflection", TextArea)
+        kept = self.session.draft(f"reflection-{self.number}")
+        if isinstance(kept, str) and kept:
+            area.load_text(kept)  # typed before the game was left: kept as a draft
+            area.move_cursor(area.document.end)
+        area.focus()
         self._count()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.session.keep_draft(f"reflection-{self.number}", event.text_area.text or None)
         self._count()
 
     def _count(self) -> None:

@@ -34,6 +34,8 @@ class TrackList(OptionList):
 
 
 class TitleScreen(EdgeScreen):
+    # Enter plays the highlighted track wherever the focus is (Tab to the details too).
+    BINDINGS = bindings("title.play")
     HELP = """\
 ## Choosing a track
 
@@ -73,12 +75,15 @@ resumes where you left off; your moves are saved after every action.
         ids = list(self.edge_app.campaign)
         tracks.highlighted = ids.index(current) if current in ids else 0
 
-        self._warm_up()
+        self.call_after_refresh(self._warm_up)
 
     @work(thread=True, exit_on_error=False)
     def _warm_up(self) -> None:
         """Import the game core, numpy and plotext while the player reads the title, so
-        opening a track is immediate. The title itself never waits for them."""
+        opening a track is immediate. The title itself never waits for them: this starts
+        only once the title is drawn (before, it would compete with the drawing)."""
+        if self.edge_app.warm_up is not None:
+            self.edge_app.warm_up()
         import plotext  # noqa: F401
 
         import edgequest.game.play  # noqa: F401
@@ -105,6 +110,13 @@ resumes where you left off; your moves are saved after every action.
         detail.append("Parts: ", style="bold")
         detail.append(" · ".join(f"{p.number} {p.title}" for p in mission.parts))
         self.query_one("#detail", Static).update(detail)
+
+    def action_select(self) -> None:
+        tracks = self.query_one("#tracks", OptionList)
+        if tracks.highlighted is not None:
+            track_id = tracks.get_option_at_index(tracks.highlighted).id
+            if track_id:
+                self.post_message(self.TrackChosen(track_id))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:

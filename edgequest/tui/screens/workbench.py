@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from edgequest.errors import ControlError
 from edgequest.tui import numbers as fmt
 from edgequest.tui import stepping
 from edgequest.tui.actions import bindings
@@ -26,7 +27,8 @@ from edgequest.tui.screens.base import PartScreen
 from edgequest.tui.widgets.chart import InstrumentChart
 from edgequest.tui.widgets.peek import MathPeek
 from edgequest.tui.widgets.spec import SpecPanel
-from edgequest.tui.widgets.stepper import ControlStepper
+from edgequest.tui.widgets.stepper import ARROWS_WIDTH, ControlStepper
+from edgequest.tui.widgets.stepper import widths as stepper_widths
 from edgequest.tui.widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
@@ -76,8 +78,23 @@ the run you stand by: that reveals the Lock's truth.
         super().__init__(number)
         runs = self.game.outcomes(number)
         start = dict(runs[-1].controls) if runs else self.part.defaults
-        self._draft: dict[str, Any] = start
+        self._draft: dict[str, Any] = {**start, **self._kept_controls()}
         self._instrument_ids: list[str] = []
+        self._label_width, self._value_width = stepper_widths(self.part.controls, self._draft)
+
+    def _kept_controls(self) -> dict[str, Any]:
+        """Controls set but not run before the game was left (the session's draft)."""
+        kept = self.session.draft(f"controls-{self.number}")
+        if not isinstance(kept, dict):
+            return {}
+        values = {}
+        for control in self.part.controls:
+            if control.name in kept:
+                try:
+                    values[control.name] = control.coerce(kept[control.name])
+                except ControlError:
+                    continue
+        return values
 
     # ------------------------------------------------------------------ layout
 
@@ -89,12 +106,13 @@ the run you stand by: that reveals the Lock's truth.
             with Vertical(id="left"):
                 with VerticalScroll(id="controls"):
                     for control in part.controls:
-                        yield ControlStepper(control, self._draft[control.name], id=f"control-{control.name}")
-                yield Static(id="hint", classes="dim")
+                        yield ControlStepper(control, self._draft[control.name], id=f"control-{control.name}",
+                                             label_width=self._label_width, value_width=self._value_width)
                 with VerticalScroll(id="spec-box"):
                     yield SpecPanel(part, id="spec")
                 yield Static(id="history", classes="dim")
             with Vertical(id="right"):
+                yield Static(id="view-line", classes="bar status")
                 with TabbedContent(id="views"):
                     for instrument in instruments_for(part, self._latest_metrics()):
                         yield self._pane(instrument)
@@ -104,6 +122,7 @@ the run you stand by: that reveals the Lock's truth.
                         with VerticalScroll():
                             yield Static(id="numbers")
                 yield MathPeek(part, id="peek")
+        yield Static(id="hint")
         yield KeyBar()
 
     def _pane(self, instrument: Instrument) -> TabPane:
@@ -116,6 +135,10 @@ the run you stand by: that reveals the Lock's truth.
         )
 
     def on_mount(self) -> None:
+        # The controls' column is as wide as its longest label and value (plus the border
+        # and a one-cell scrollbar); the instruments take the rest of the row.
+        left = self.query_one("#left")
+        left.styles.min_width = self._label_width + self._value_width + ARROWS_WIDTH + 3
         self.query_one("#controls").border_title = "Design"
         self.query_one("#spec-box").border_title = "SPEC"
         table = self.query_one("#runs", DataTable)
@@ -207,7 +230,10 @@ the run you stand by: that reveals the Lock's truth.
 
     def _show_hint(self, stepper: ControlStepper) -> None:
         control = stepper.control
-        self.query_one("#hint", Static).update(f"{control.label}: {control.help} ({control.accepted()})")
+        hint = Text()
+        hint.append(f"{control.label}: ", style="bold")
+        hint.append(f"{control.help} ({control.accepted()})")
+        self.query_one("#hint", Static).update(hint)
 
     # ------------------------------------------------------------------ events
 
@@ -218,6 +244,7 @@ the run you stand by: that reveals the Lock's truth.
     @on(ControlStepper.Changed)
     def _control_changed(self, event: ControlStepper.Changed) -> None:
         self._draft[event.stepper.control.name] = event.stepper.value
+        self.session.keep_draft(f"controls-{self.number}", dict(self._draft))
         self._update_status()
 
     @on(ControlStepper.EditRequested)
@@ -229,8 +256,12 @@ the run you stand by: that reveals the Lock's truth.
         def done(raw: str | None) -> None:
             if raw is None:
                 return
+            control = stepper.control
             try:
-                stepper.value = stepper.control.coerce(raw if stepper.control.kind != "choice" else raw.strip())
+                stepper.value = control.coerce(raw if control.kind != "choice" else raw.strip())
+            except ControlError:  # said with the label the player sees, not the file's name
+                self.notify_error(ControlError(f"{control.label}: {raw.strip()!r} is not accepted; "
+                                               f"expected {control.accepted()}"))
             except Exception as exc:
                 self.notify_error(exc)
 
@@ -244,16 +275,25 @@ the run you stand by: that reveals the Lock's truth.
 
     def watch_peek_open(self, open_: bool) -> None:
         self.set_class(open_, "-peek")
-        if open_ and self.is_mounted:
+        if not self.is_mounted:
+            return
+        peek = self.query_one("#peek", MathPeek)
+        if open_:
             self._update_peek()
+            self._focus_before_peek = self.focused
+            peek.focus()  # the keyboard scrolls it; Tab goes back to the controls
+        elif self.focused is peek or self.focused is None:
+            before = getattr(self, "_focus_before_peek", None)
+            (before if before is not None and before.is_attached else self.query(ControlStepper).first()).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("run", "commit", "load_run") and self.simulating:
             return None  # shown dimmed: not now, but soon
-        if action == "commit" and not self.game.outcomes(self.number):
-            return None
-        if action == "run" and self.game.runs_left(self.number) <= 0:
-            return None
+        # r with no runs left and c with no run yet stay live: pressing them says why not.
+        if action == "load_run":  # only where a run is highlighted: the Runs view
+            if not self.is_mounted or self.query_one("#views", TabbedContent).active != "view-runs":
+                return False
+            return True if self.game.outcomes(self.number) else None
         return True
 
     # ------------------------------------------------------------------ actions
@@ -303,6 +343,7 @@ the run you stand by: that reveals the Lock's truth.
         self._add_run_row(outcome)
         await self._ensure_instruments(outcome.metrics)
         self._refresh_results()
+        self._show_view_line()
         left = self.game.runs_left(self.number)
         if left == 0:
             self.notify("That was your last run: commit the design you stand by (c).", severity="warning")
@@ -322,7 +363,10 @@ the run you stand by: that reveals the Lock's truth.
     def action_commit(self) -> None:
         from edgequest.tui.screens.dialogs import CommitScreen
 
-        if self.simulating or not self.game.outcomes(self.number):
+        if self.simulating:
+            return
+        if not self.game.outcomes(self.number):
+            self.notify("Nothing to commit yet: run a design first (r).", severity="warning")
             return
 
         def done(index: int | None) -> None:
@@ -340,18 +384,47 @@ the run you stand by: that reveals the Lock's truth.
     def action_peek(self) -> None:
         self.peek_open = not self.peek_open
 
+    def _panes(self) -> list[str]:
+        return [f"view-{i}" for i in self._instrument_ids] + ["view-runs", "view-numbers"]
+
     def action_next_view(self) -> None:
         tabs = self.query_one("#views", TabbedContent)
-        panes = [f"view-{i}" for i in self._instrument_ids] + ["view-runs", "view-numbers"]
+        panes = self._panes()
         if tabs.active in panes:
             tabs.active = panes[(panes.index(tabs.active) + 1) % len(panes)]
+
+    @on(TabbedContent.TabActivated)
+    def _view_changed(self) -> None:
+        self.refresh_bindings()  # l (load a run) acts only in the Runs view
+        self._show_view_line()
+
+    def _show_view_line(self) -> None:
+        """Below 120 columns the tab names do not all fit: one line names the view and the next."""
+        tabs = self.query_one("#views", TabbedContent)
+        panes = self._panes()
+        if tabs.active not in panes:
+            return
+        i = panes.index(tabs.active)
+
+        def name(pane_id: str) -> str:
+            return str(tabs.get_tab(pane_id).label.plain)
+
+        self.query_one("#view-line", Static).update(
+            f" {i + 1}/{len(panes)} {name(panes[i])} · v: {name(panes[(i + 1) % len(panes)])}")
 
     def action_load_run(self) -> None:
         table = self.query_one("#runs", DataTable)
         outcomes = self.game.outcomes(self.number)
-        if not outcomes:
+        if not outcomes or self.query_one("#views", TabbedContent).active != "view-runs":
             return
         index = table.cursor_row if 0 <= table.cursor_row < len(outcomes) else len(outcomes) - 1
-        for name, value in outcomes[index].controls.items():
+        controls = outcomes[index].controls
+        if dict(controls) == self._draft:
+            self.notify(f"The workbench already holds run {index + 1}'s controls.")
+            return
+        changed = [f"{self.part.control(k).label} {stepping.shown(self.part.control(k), v)}"
+                   for k, v in controls.items() if self._draft.get(k) != v]
+        for name, value in controls.items():
             self.query_one(f"#control-{name}", ControlStepper).value = value
-        self.notify(f"Controls of run {index + 1} loaded.")
+        self.notify(f"Run {index + 1}'s controls are back on the workbench ({'; '.join(changed)}). "
+                    "Press r to run them.", title="Loaded")

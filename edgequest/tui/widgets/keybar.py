@@ -69,6 +69,10 @@ class KeyBar(Widget):
         def length(chosen) -> int:
             return 1 + sum(len(k) + len(d) + 3 for _, k, d, _, _ in chosen) + len(hint)
 
+        if length(items) > width and hint:  # the palette is in the help: its hint goes first
+            hint = f" {self.app.get_key_display(palette.binding)} " if palette is not None else ""
+            if length(items) > width:
+                hint = ""
         while items and length(items) > width:
             droppable = [i for i, item in enumerate(items) if item[0] == 2] or \
                         [i for i, item in enumerate(items) if item[0] == 1]
@@ -83,7 +87,7 @@ class KeyBar(Widget):
             text.append(key, style=key_style if enabled else "dim")
             text.append(f" {description}  ", style="" if enabled else "dim")
             spans.append((start, len(text), action))
-        if palette is not None:
+        if palette is not None and hint:
             text.append(" " * max(0, width - len(text) - len(hint)))
             spans.append((len(text), len(text) + len(hint), palette.binding.action))
             text.append(hint, style=key_style)

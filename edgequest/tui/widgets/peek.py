@@ -37,7 +37,9 @@ def peek_text(part: Part, controls: Mapping[str, Any] | None, metrics: Mapping[s
     return text
 
 
-class MathPeek(VerticalScroll, can_focus=False):
+class MathPeek(VerticalScroll, can_focus=True):
+    """Focusable, so ↑/↓, PgUp/PgDn and Home/End scroll the formulas below the fold."""
+
     DEFAULT_CSS = """
     MathPeek { height: 1fr; }
     MathPeek > Static { width: 1fr; }
@@ -46,7 +48,7 @@ class MathPeek(VerticalScroll, can_focus=False):
     def __init__(self, part: Part, *, id: str | None = None):
         super().__init__(id=id)
         self.part = part
-        self.border_title = "Math Peek (m)"
+        self.border_title = "Math Peek · ↑/↓ scroll · m closes"
         self._body = Static(peek_text(part, None, None))
         self._shown: tuple | None = None
 
