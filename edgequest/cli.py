@@ -295,7 +295,8 @@ def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _play(args: argparse.Namespace) -> int:
-    if not (_is_terminal(sys.stdin) and _is_terminal(sys.stdout)):
+    served = bool(os.environ.get("TEXTUAL_DRIVER"))  # `edgequest serve` drives it through pipes
+    if not served and not (_is_terminal(sys.stdin) and _is_terminal(sys.stdout)):
         # Without a terminal the game would wait for keys that never come (and spin a core
         # on a closed stdin); say so at once instead.
         raise EdgeQuestError(

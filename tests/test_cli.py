@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -168,3 +169,15 @@ def test_play_without_a_terminal_exits_2_at_once_with_one_line(args):
     for command in ("simulate", "replay", "grade", "missions"):
         assert command in lines[0]
     assert time.monotonic() - started < 5  # the process start itself; nothing waits for keys
+
+
+def test_play_through_the_browser_driver_is_not_refused_for_want_of_a_terminal(tmp_path):
+    """`edgequest serve` runs the game with Textual's web driver over pipes: that is no script."""
+    env = {**os.environ, "TEXTUAL_DRIVER": "textual.drivers.web_driver:WebDriver"}
+    try:
+        result = subprocess.run([sys.executable, "-m", "edgequest", "--save-dir", str(tmp_path)],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=20)
+        stderr = result.stderr
+    except subprocess.TimeoutExpired as waited:  # still serving a browser that never came: fine
+        stderr = (waited.stderr or b"").decode() if isinstance(waited.stderr, bytes) else (waited.stderr or "")
+    assert "needs a terminal" not in stderr

@@ -95,14 +95,32 @@ async def test_a_remapped_key_runs_and_the_old_one_does_not(fake_models, tmp_pat
 
 def test_the_game_refuses_a_bad_keymap_before_taking_the_screen(tmp_path):
     import os
+    import pty
+    import select
     import subprocess
     import sys
 
     (tmp_path / "edgequest").mkdir()
     (tmp_path / "edgequest" / "keys.toml").write_text('[keys]\n"bench.rn" = "f5"\n')
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "edgequest", "--save-dir", str(tmp_path / "saves")],
-                          capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
+    # A real terminal on stdin and stdout (the game refuses to start without one), stderr apart.
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "edgequest", "--save-dir", str(tmp_path / "saves")],
+                              stdin=follower, stdout=follower, stderr=subprocess.PIPE, text=True, env=env,
+                              timeout=120)
+        shown = b""
+        while select.select([leader], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+        os.close(follower)
     assert done.returncode == 2
     assert "keys.bench.rn: no such action" in done.stderr and "Traceback" not in done.stderr
-    assert done.stdout == ""
+    assert shown == b""  # the screen was never taken

@@ -47,7 +47,7 @@ async def test_no_key_acts_behind_the_too_small_cover(fake_models, tmp_path):
         assert type(app.screen).__name__ == "WorkbenchScreen"
         assert len(app.session.game.outcomes(1)) == 1
         assert app.focused is focused and focused.value == value and not app.screen.peek_open
-        await pilot.press("r")  # and at full size the keys act again
+        await pilot.press("down", "right", "r")  # and at full size the keys act again (a new design)
         await settle(pilot)
         assert len(app.session.game.outcomes(1)) == 2
 
@@ -124,8 +124,8 @@ async def test_commit_offers_the_best_passing_run_and_asks_again_before_a_failin
         app = pilot.app
         await run_with(pilot)  # full fine-tuning: over the memory budget
         await run_with(pilot, "right", "right")  # LoRA
-        await run_with(pilot, "left", "left")  # full again, the latest run
-        await run_with(pilot)
+        await run_with(pilot, "left", "left", "down", "right")  # full again at rank 9
+        await run_with(pilot, "right")  # and at rank 10, the latest run (a design runs once)
         outcomes = app.session.game.outcomes(1)
         assert [o.passed for o in outcomes] == [False, True, False, False]
         await pilot.press("c")
@@ -236,9 +236,11 @@ async def test_c_before_any_run_and_r_after_the_last_say_why(fake_models, tmp_pa
         await pilot.press("c")
         await pilot.pause()
         assert "run a design first" in app.notices[-1] and type(app.screen).__name__ == "WorkbenchScreen"
-        for _ in range(app.session.mission.part(1).budget):
-            await run_with(pilot)
-        await pilot.press("r")
+        await run_with(pilot)
+        await pilot.press("down")  # the rank: each run a new design (the same one never runs twice)
+        for _ in range(app.session.mission.part(1).budget - 1):
+            await run_with(pilot, "right")
+        await pilot.press("right", "r")
         await settle(pilot)
         assert "runs are used" in app.notices[-1]
         assert len(app.session.game.outcomes(1)) == app.session.mission.part(1).budget

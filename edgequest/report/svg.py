@@ -71,6 +71,7 @@ class Recorder:
     x_range: tuple[float, float] | None = None
     y_range: tuple[float, float] | None = None
     x_log: bool = False
+    x_ticks: list[tuple[float, str]] | None = None  # where the instrument placed its own x ticks
 
     def stacked_bar(self, categories: Sequence[Any], series: Sequence[Sequence[float]], *,
                     orientation: str = "v", marker: Sequence[str] | None = None,
@@ -118,6 +119,10 @@ class Recorder:
 
     def ylim(self, lo: float, hi: float) -> None:
         self.y_range = (float(lo), float(hi))
+
+    def xticks(self, ticks: Sequence[float], labels: Sequence[str] | None = None) -> None:
+        names = list(labels) if labels is not None else [_axis_label(float(t)) for t in ticks]
+        self.x_ticks = [(float(t), str(name)) for t, name in zip(ticks, names)]
 
     def xscale(self, scale: str) -> None:
         self.x_log = scale == "log"
@@ -245,6 +250,10 @@ def _render_bars(fig: Recorder, bars: _Bars, title: str) -> str:
             total = sum(v for v, _ in shown)
             out.append(f'<text x="{_f(sx(cursor) + 5)}" y="{_f(y + row_h / 2 + 4)}" fill="#222">'
                        f"{_t(fmt.number(total))}</text>")
+    for x, colour in fig.vlines:  # a limit (a budget, a policy) across the bars
+        out.append(f'<line x1="{_f(sx(x))}" y1="{top}" x2="{_f(sx(x))}" y2="{bottom}" '
+                   f'stroke="{_colour(colour)}" stroke-width="1.5" stroke-dasharray="6 4">'
+                   f"<title>{_t(fmt.number(x))}</title></line>")
     out.append(f'<line x1="{left}" y1="{bottom}" x2="{left + plot_w}" y2="{bottom}" stroke="#888"/>')
     out.append(f'<text x="{_f(left + plot_w / 2)}" y="{bottom + 34}" text-anchor="middle" fill="#222">'
                f"{_t(fig.x_title)}</text>")
@@ -291,12 +300,12 @@ def _render_xy(fig: Recorder, title: str) -> str:
 
     out = _open(WIDTH, height, title)
     bottom = top + plot_h
-    x_ticks = _log_ticks(x_lo, x_hi) if log else nice_ticks(x_lo, x_hi)
-    for tick in x_ticks:
+    x_ticks = fig.x_ticks or [(t, _axis_label(t)) for t in (_log_ticks(x_lo, x_hi) if log else nice_ticks(x_lo, x_hi))]
+    for tick, name in x_ticks:
         if x_lo <= tick <= x_hi:
             out.append(f'<line x1="{_f(sx(tick))}" y1="{top}" x2="{_f(sx(tick))}" y2="{bottom}" stroke="#e6e6e6"/>')
             out.append(f'<text x="{_f(sx(tick))}" y="{bottom + 14}" text-anchor="middle" fill="#444">'
-                       f"{_t(_axis_label(tick))}</text>")
+                       f"{_t(name)}</text>")
     for tick in nice_ticks(y_lo, y_hi):
         if y_lo <= tick <= y_hi:
             out.append(f'<line x1="{left}" y1="{_f(sy(tick))}" x2="{left + plot_w}" y2="{_f(sy(tick))}" '

@@ -85,6 +85,7 @@ _ALL = (
     GameAction("control.edit", "enter", "edit", "Type value", "Type an exact value for this control."),
     # Dialogs (screens/dialogs.py).
     GameAction("dialog.cancel", "escape", "close", "Cancel", "Close this without doing anything."),
+    GameAction("dialog.confirm", "y", "confirm", "Commit anyway", "Commit the failing run asked about.", show=False),
     GameAction("help.close", "f1,question_mark,q", "close", "Close", "Close help.", show=False),
 )
 

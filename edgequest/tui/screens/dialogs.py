@@ -35,8 +35,7 @@ class CommitScreen(EdgeModal):
     """Choose the run to stand by: the best passing run is highlighted; a failing run is
     committed only when asked again (y)."""
 
-    BINDINGS = [_CLOSE, Binding("y", "confirm", "Commit anyway", id="dialog.confirm", show=False,
-                                tooltip="Commit the failing run asked about.")]
+    BINDINGS = [_CLOSE, ACTIONS["dialog.confirm"].binding()]
 
     def __init__(self, part: Part, outcomes: Sequence[RunOutcome]):
         super().__init__()

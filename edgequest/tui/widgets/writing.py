@@ -14,11 +14,11 @@ from textual.widgets import TextArea
 _INVISIBLE = {ord("\ufe0e"): None, ord("\ufe0f"): None, ord("\u200d"): None}
 
 
-def plain(text: str) -> str:
+def without_invisibles(text: str) -> str:
     return text.translate(_INVISIBLE)
 
 
 class WritingArea(TextArea):
     def edit(self, edit: Edit) -> EditResult:
-        edit.text = plain(edit.text)
+        edit.text = without_invisibles(edit.text)
         return super().edit(edit)
