@@ -273,33 +273,33 @@ class _BusyBench:
     def press(self) -> float:
         """Seconds from a key arriving (as the terminal driver delivers it) to its action, mid-run.
 
-        The key is "down" on the first control; its action (moving the focus) signals an
-        event this thread waits on, so the measuring adds no work of its own. Then "up"
-        puts the focus back for the next measure.
+        The key is "down" on the first control; its action (moving the focus to the next
+        control) signals an event this thread waits on, so the measuring adds no work of its
+        own. Then "up" puts the focus back for the next measure.
         """
         from textual import events
+
+        from edgequest.tui.widgets.stepper import ControlStepper
 
         app = self.app
         assert app.screen.simulating
         if not hasattr(self, "_handled"):
             self._handled = threading.Event()
             self._stamp = 0.0
-            focus_next, focus_previous = app.action_focus_next, app.action_focus_previous
+            move = ControlStepper.action_move
 
-            def next_() -> None:
-                focus_next()
-                self._stamp = time.perf_counter()
+            def timed_move(stepper: ControlStepper, direction: int) -> None:
+                move(stepper, direction)
+                if direction > 0:
+                    self._stamp = time.perf_counter()
                 self._handled.set()
 
-            def previous() -> None:
-                focus_previous()
-                self._handled.set()
-
-            app.action_focus_next, app.action_focus_previous = next_, previous
+            ControlStepper.action_move = timed_move  # the bench's own probe on the key's action
         self._handled.clear()
         start = time.perf_counter()
         app._driver.send_message(events.Key("down", None))
-        self._handled.wait(5)
+        if not self._handled.wait(5):
+            raise RuntimeError("the key never reached its action: the probe no longer matches the key table")
         elapsed = self._stamp - start
         time.sleep(0.02)  # let the screen repaint, as between a person's key presses
         self._handled.clear()

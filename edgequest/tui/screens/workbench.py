@@ -32,6 +32,7 @@ from edgequest.tui.widgets.stepper import widths as stepper_widths
 from edgequest.tui.widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
+    from edgequest.campaign.schema import Control
     from edgequest.game.play import RunOutcome
 
 RUN_SWITCH_INTERVAL_S = 0.0005
@@ -80,6 +81,7 @@ the run you stand by: that reveals the Lock's truth.
         start = dict(runs[-1].controls) if runs else self.part.defaults
         self._draft: dict[str, Any] = {**start, **self._kept_controls()}
         self._instrument_ids: list[str] = []
+        self._hint_shape: tuple[int, int] | None = None  # (width, lines) the hint was last laid out for
         self._label_width, self._value_width = stepper_widths(self.part.controls, self._draft)
 
     def _kept_controls(self) -> dict[str, Any]:
@@ -228,18 +230,37 @@ the run you stand by: that reveals the Lock's truth.
             str(outcome.index + 1), verdict, f"{outcome.points:.0f}", controls, key=str(outcome.index)
         )
 
-    def _show_hint(self, stepper: ControlStepper) -> None:
-        control = stepper.control
+    @staticmethod
+    def _hint_text(control: Control) -> Text:
         hint = Text()
         hint.append(f"{control.label}: ", style="bold")
         hint.append(f"{control.help} ({control.accepted()})")
-        self.query_one("#hint", Static).update(hint)
+        return hint
+
+    def _show_hint(self, stepper: ControlStepper) -> None:
+        """The focused control's help in the full-width row under the columns.
+
+        The row is as tall as the part's longest help at this width (at most 4 lines), so
+        moving the focus repaints one row: the chart keeps its size, and a key pressed while
+        a run simulates is not held up by a new layout of the whole workbench.
+        """
+        widget = self.query_one("#hint", Static)
+        width = max(self.app.size.width - 2, 1)  # the row spans the screen, less its padding
+        if self._hint_shape is None or self._hint_shape[0] != width:
+            lines = max(len(self._hint_text(c).wrap(self.app.console, width)) for c in self.part.controls)
+            self._hint_shape = (width, min(lines, 4))
+            widget.styles.height = self._hint_shape[1]
+        widget.update(self._hint_text(stepper.control), layout=False)
 
     # ------------------------------------------------------------------ events
 
     def on_descendant_focus(self, event) -> None:
         if isinstance(event.widget, ControlStepper):
             self._show_hint(event.widget)
+
+    def on_resize(self, event) -> None:  # the size cover (base class) runs too: handlers follow the MRO
+        focused = self.focused if isinstance(self.focused, ControlStepper) else None
+        self._show_hint(focused or self.query(ControlStepper).first())
 
     @on(ControlStepper.Changed)
     def _control_changed(self, event: ControlStepper.Changed) -> None:
