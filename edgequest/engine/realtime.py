@@ -63,12 +63,8 @@ def _kernel_times(arch: Architecture, batch: int, act_bytes: float, weight_bytes
 def forward_time_s(arch: Architecture, *, batch: int = 1, bytes_per_value: float = 1.0,
                    compute_flops_per_s: float, memory_bandwidth_bytes_per_s: float) -> float:
     """One forward pass, layer by layer on the roofline (int8 by default, as deployed)."""
-    arch = _check_arch(arch)
-    batch = _check_int("batch", batch, 1, 1_000_000, "an integer from 1 to 1000000")
-    size = _positive_float("bytes_per_value", bytes_per_value)
-    rate = _positive_float("compute_flops_per_s", compute_flops_per_s)
-    bandwidth = _positive_float("memory_bandwidth_bytes_per_s", memory_bandwidth_bytes_per_s)
-    return float(_kernel_times(arch, batch, size, size, rate, bandwidth).sum())
+    return float(_checked_kernel_times(arch, batch, bytes_per_value, compute_flops_per_s,
+                                       memory_bandwidth_bytes_per_s).sum())
 
 
 def longest_training_kernel_s(arch: Architecture, *, batch: int, bytes_per_value: float = 4.0,
@@ -76,12 +72,19 @@ def longest_training_kernel_s(arch: Architecture, *, batch: int, bytes_per_value
     """The longest kernel of a training step at ``batch``: the slowest layer's forward pass
     (its input- and weight-gradient kernels do the same multiply-accumulates over the same
     sizes of tensor)."""
-    arch = _check_arch(arch)
-    batch = _check_int("batch", batch, 1, 1_000_000, "an integer from 1 to 1000000")
+    return float(_checked_kernel_times(arch, batch, bytes_per_value, compute_flops_per_s,
+                                       memory_bandwidth_bytes_per_s).max())
+
+
+def _checked_kernel_times(arch: object, batch: object, bytes_per_value: object, compute_flops_per_s: object,
+                          memory_bandwidth_bytes_per_s: object) -> np.ndarray:
+    """Each layer's kernel time on the roofline, the arguments checked first."""
+    checked = _check_arch(arch)
+    n = _check_int("batch", batch, 1, 1_000_000, "an integer from 1 to 1000000")
     size = _positive_float("bytes_per_value", bytes_per_value)
     rate = _positive_float("compute_flops_per_s", compute_flops_per_s)
     bandwidth = _positive_float("memory_bandwidth_bytes_per_s", memory_bandwidth_bytes_per_s)
-    return float(_kernel_times(arch, batch, size, size, rate, bandwidth).max())
+    return _kernel_times(checked, n, size, size, rate, bandwidth)
 
 
 def loop_budget(*, period_s: float, loop_s: float, blocking_s: float) -> LoopBudget:
