@@ -229,8 +229,6 @@ class Session:
                 "Resumed on the mission version this save started with; the current mission "
                 "file differs, and a new game would use it."
             )
-        if seed is not None and seed != save.record.seed:
-            notices.append(f"Resumed with the save's own seed; --seed {seed} applies to new games only.")
         session = cls(version, slot, game, notices=tuple(notices))
         session.current_mission = mission
         return session
