@@ -124,6 +124,10 @@ class Recorder:
         names = list(labels) if labels is not None else [_axis_label(float(t)) for t in ticks]
         self.x_ticks = [(float(t), str(name)) for t, name in zip(ticks, names)]
 
+    def plotsize(self, width: int | None = None, height: int | None = None) -> None:
+        """The SVG has its own size: a text chart's size is not asked for or kept."""
+        return None
+
     def xscale(self, scale: str) -> None:
         self.x_log = scale == "log"
 

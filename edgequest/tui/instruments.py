@@ -124,6 +124,21 @@ def _x_ticks(plt: Any, lo: float, hi: float, log: bool) -> None:
     plt.xticks(ticks, [fmt.number(t) for t in ticks])
 
 
+def _fit_rows(plt: Any, n: int, xlabel: bool = True) -> float:
+    """Size a horizontal bar chart so each of its ``n`` rows gets whole text lines, and return
+    the bar width to draw. plotext otherwise rounds a bar and its label to different lines,
+    and a row reads as its neighbour's (the inference bar as long as the total). The chart
+    keeps the top of its area; what is left below stays blank."""
+    size = plt.plotsize()
+    if not isinstance(size, (tuple, list)) or len(size) != 2 or not all(isinstance(v, int) for v in size):
+        return 0.7  # not plotext (the report's recorder): nothing to fit
+    width, height = size
+    frame = 4 if xlabel else 3  # the box's top, the x axis, its ticks (and its label)
+    per_row = max(1, (height - frame) // max(n, 1))
+    plt.plotsize(width, per_row * n + frame)
+    return 0.4 if per_row == 1 else 0.7
+
+
 def _join(*bits: str) -> str:
     return " · ".join(b for b in bits if b)
 
@@ -176,8 +191,9 @@ def _draw_memory(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) -
     # plotext draws the first category at the bottom: reverse so the waterfall reads down.
     plt.stacked_bar(
         rows[::-1], [s[::-1] for s in series_values], orientation="h",
-        marker=markers, color=colours, width=0.7,
+        marker=markers, color=colours, width=_fit_rows(plt, n),
     )
+    _x_ticks(plt, 0.0, scale / div, False)
     plt.xlabel(f"memory ({unit})")
 
 
@@ -229,7 +245,7 @@ def _draw_cache(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
     series = [[100 * (_num(r.metrics, "cache", key) or 0.0) for r in shown] for key, *_ in _CACHE_TIERS]
     # The tiers' key is in the caption: plotext's legend would sit on the bars.
     plt.stacked_bar(labels, series, orientation="h", marker=[mk for _, _, mk, _ in _CACHE_TIERS],
-                    color=_colours(nocolor, *[c for *_, c in _CACHE_TIERS]), width=0.6)
+                    color=_colours(nocolor, *[c for *_, c in _CACHE_TIERS]), width=_fit_rows(plt, len(shown)))
     plt.xlim(0, 100)
     plt.xlabel("adapter requests (%)")
 
@@ -255,10 +271,13 @@ def _bars_per_run(plt: Any, runs: Sequence[RunView], key: str, line: float | Non
     colours = _colours(nocolor, *([colour if i == len(shown) - 1 else "gray" for i in range(len(shown))]))
     series = [[v if j == i else 0.0 for j in range(len(shown))] for i, v in enumerate(values)]
     plt.stacked_bar(labels[::-1], [s[::-1] for s in series], orientation="h", marker=markers,
-                    color=colours, width=0.6)
+                    color=colours, width=_fit_rows(plt, len(shown)))
+    top = max(values + [0.0])
     if line is not None:  # the limit is a line across the bars (named in the caption), not a bar
         _line(plt, "v", line, "red", nocolor)
-        plt.xlim(0, max(values + [line]) * 1.08 or 1.0)
+        top = max(values + [line]) * 1.08 or 1.0
+        plt.xlim(0, top)
+    _x_ticks(plt, 0.0, top, False)
     plt.xlabel(unit)
 
 

@@ -32,7 +32,7 @@ def _briefing_text(session, number: int) -> Text:
     text.append(f" ({spec_rule(part)})\n")
     for check in part.spec:
         role = " (guardrail)" if check.role == "guardrail" else ""
-        text.append(f"  • {check.label}{role}: {check.metric} {threshold_text(check)}\n")
+        text.append(f"  • {check.label}{role}: {threshold_text(check)}\n")
     text.append("\n")
     text.append(f"Runs: at most {part.budget}; fewer runs score better.\n")
     text.append(f"Stakeholder: {part.stakeholder}\n")
