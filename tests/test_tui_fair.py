@@ -52,10 +52,17 @@ async def test_the_reveal_shows_how_each_component_was_computed(fake_models, tmp
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert type(app.screen).__name__ == "RevealScreen"
-        shown = "\n".join(str(w.render()) for w in app.screen.query("Static"))
-        for line in app.session.game.score(1).lines()[:-1]:
-            assert line in shown
-        assert "SPEC lines pass" in shown and "Reflection  0.0 of 10  not written yet" in shown
+        from rich.console import Group
+        from rich.table import Table
+
+        (reveal,) = [w.content for w in app.screen.query("Static") if isinstance(w.content, Group)]
+        (table,) = [r for r in reveal.renderables if isinstance(r, Table)]
+        rows = list(zip(*(column.cells for column in table.columns)))
+        score = app.session.game.score(1)
+        for c in score.components:  # each component: its name, its points, how they came
+            assert (f" {c.label}", f"{c.points:.1f} of {c.out_of:g}", c.how) in rows
+        assert any("SPEC lines pass" in how for _, _, how in rows)
+        assert (" Reflection", "0.0 of 10", "not written yet") in rows
 
 
 @run_async

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -145,7 +147,7 @@ part's score so far are shown; the reflection earns the rest.
             yield Static(self._reveal_text())
         yield KeyBar()
 
-    def _reveal_text(self) -> Text:
+    def _reveal_text(self) -> Group:
         game = self.game
         reveal = game.reveal(self.number)
         committed = game.committed(self.number)
@@ -179,12 +181,17 @@ part's score so far are shown; the reflection earns the rest.
                 text.append(f"  Communication-to-compute ratio: {ratio:.3g} MB synced per local epoch "
                             f"({committed.metrics.get('update_format', 'fp32')})\n")
             text.append("\n")
-        text.append("Score so far, and how each part of it was computed\n", style="bold underline")
-        *components, total = score.lines()
-        for line in components:
-            text.append(f"  {line}\n")
-        text.append(f"  {total} so far\n", style="bold")
-        return text
+        text.append("Score so far, and how each part of it was computed", style="bold underline")
+        # A grid, so a long explanation wraps under itself rather than under the name.
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, justify="right")
+        table.add_column(ratio=1)
+        for c in score.components:
+            table.add_row(f" {c.label}", f"{c.points:.1f} of {c.out_of:g}", c.how)
+        table.add_row(Text(" Total", style="bold"), Text(f"{score.points:.1f} of 100", style="bold"),
+                      Text("so far", style="bold"))
+        return Group(text, table)
 
     def on_mount(self) -> None:
         self.query_one("#reveal").border_title = f"The reveal · Part {self.number}"
