@@ -42,9 +42,9 @@ PLAY = textwrap.dedent(
     game = Game(mission, seed=11)
     designs = {
         1: dict(method="lora", rank=8, batch=8),
-        2: dict(rounds=100, clients=20, local_epochs=5, reliability=0.75),
-        3: dict(aggregation="central", epsilon=0.9, clip=2, clients=50, rounds=60, local_epochs=3),
-    }
+        2: dict(rounds=100, clients=30, local_epochs=5, reliability=0.75, update_format="int8"),
+        3: dict(aggregation="central", epsilon=0.9, clip=1, clients=10000, rounds=100, local_epochs=2),
+    }  # the answer key of tests/test_missions.py (this script runs outside the checkout)
     answers = {1: 300, 2: "no", 3: "increase"}
     with SaveSlot.open(save_dir, "clean-check", mission.id) as slot:
         for number in (1, 2, 3):
@@ -111,8 +111,13 @@ def check_results(fmt: str, path: Path, points: float) -> str:
         expect(all(p["status"] == "passed" for p in saves[0]["parts"]), "json: a part of the scripted campaign failed")
         return f"json score {saves[0]['score']}"
     expect(abs(data["score"] - points) < 0.01, f"gradescope: score {data['score']} but the game computed {points}")
-    expect(len(data["tests"]) == 3, f"gradescope: expected a test per part, found {len(data['tests'])}")
-    return f"gradescope score {data['score']}, {len(data['tests'])} tests"
+    scored = [t for t in data["tests"] if t["max_score"] > 0]
+    expect(len(scored) == 3, f"gradescope: expected a scored test per part, found {len(scored)}")
+    # A campaign played by a script moves faster than a person: forensics may say so, to
+    # instructors only (hidden) and for no points.
+    others = [t for t in data["tests"] if t["max_score"] == 0]
+    expect(all(t.get("visibility") == "hidden" for t in others), f"gradescope: a visible 0-point test: {others}")
+    return f"gradescope score {data['score']}, {len(scored)} scored tests"
 
 
 def run_check(tmp_path: Path) -> None:

@@ -410,3 +410,20 @@ def test_the_ledger_strategy_must_be_chosen(game):
     assert ledger_strategy(game.record.ledger) == "Privacy" and game.finished
     assert ledger_strategy("Privacy first, no header") is None and ledger_strategy(None) is None
     assert STRATEGIES == ("Personalization", "Privacy", "Balanced")
+
+
+def test_part_1_shows_the_spread_of_a_design_over_fixed_other_fine_tunes():
+    """A fine-tune's result depends on its draw: the run scores its own and shows the others'."""
+    from edgequest.campaign import load_campaign
+    from edgequest.game.play import simulate_design
+
+    part = load_campaign()["edge-guardian"].part(1)
+    design = {"method": "lora", "rank": 8}
+    run = simulate_design(part, design).metrics
+    assert run["accuracy_low"] <= run["accuracy"] <= run["accuracy_high"]
+    assert run["accuracy_low"] < run["accuracy_high"]  # LoRA's initialisation really matters
+    assert simulate_design(part, design).metrics == run  # the same set of draws for everyone
+    # Full fine-tuning starts from the pretrained weights and sees the batches in one order:
+    # no draw changes it, and the spread says so.
+    full = simulate_design(part, {"method": "full"}).metrics
+    assert full["accuracy_low"] == full["accuracy"] == full["accuracy_high"]

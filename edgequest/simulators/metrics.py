@@ -79,6 +79,8 @@ FRONTIER = Contract(
         "amplification",
         "accuracy",
         "accuracy_before",
+        "accuracy_low",  # the spread of the same design's accuracy over fixed other fine-tunes
+        "accuracy_high",
         "memory_mb.stored_activations",
         "memory_mb.transient",
         "peak_phase",

@@ -219,6 +219,9 @@ def _memory_caption(part: Part, runs: Sequence[RunView]) -> str:
     if acc is not None:
         before = _num(m, "accuracy_before")
         bits.append(f"accuracy {fmt.percent(acc)}" + (f" (was {fmt.percent(before)})" if before is not None else ""))
+        low, high = _num(m, "accuracy_low"), _num(m, "accuracy_high")
+        if low is not None and high is not None:
+            bits.append(f"other fine-tunes of this design {fmt.percent(low)}–{fmt.percent(high)}")
     return " · ".join(bits)
 
 
@@ -228,7 +231,8 @@ MEMORY_MAP = Instrument(
                "memory_mb.total"}),
     _draw_memory, _memory_caption,
     shows=frozenset({"budget_mb", "inference_mb", "fits", "amplification", "accuracy", "accuracy_before",
-                     "memory_mb.stored_activations", "memory_mb.transient", "peak_phase"}),
+                     "accuracy_low", "accuracy_high", "memory_mb.stored_activations", "memory_mb.transient",
+                     "peak_phase"}),
 )
 
 
