@@ -8,6 +8,7 @@ they exist it runs the same launcher on the stand-in tracks. Skipped without tmu
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -35,7 +36,10 @@ class Terminal:
         self.tmp = tmp
 
     def tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        # Not the pytest process's COLUMNS and LINES (a plugin sets them for its own apps): a
+        # program reads those before the terminal, and would never see the window resized.
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20, env=env)
         return done.stdout
 
     def start(self, command: str) -> None:
@@ -46,6 +50,9 @@ class Terminal:
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.tmux("send-keys", "-t", "eq", *(["-l"] if literal else []), *keys)
         time.sleep(0.15)
+
+    def resize(self, width: int, height: int) -> None:
+        self.tmux("resize-window", "-t", "eq", "-x", str(width), "-y", str(height))
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "eq")
@@ -206,11 +213,7 @@ def _campaign_tracks() -> list:
 
 @pytest.mark.parametrize("track", _campaign_tracks())
 def test_the_whole_campaign_of_a_track_by_keys_at_80x24(terminal, tmp_path, track):
-    """Every part and the Ledger, by keys, with every control label shown whole.
-
-    (That no key acts behind the "too small" cover is checked through the Pilot, in
-    tests/test_tui_80x24.py: under pytest, a tmux window resized with resize-window
-    re-lays the game out without the app's size breakpoints changing.)"""
+    """Every part and the Ledger, by keys, with every control label shown whole."""
     from edgequest.campaign import load_campaign
 
     mission = load_campaign()[track]
@@ -231,3 +234,23 @@ def test_the_whole_campaign_of_a_track_by_keys_at_80x24(terminal, tmp_path, trac
     save = read_save(save_path(saves, "tmux", track))
     assert all(save.record.parts[p.number].commit is not None for p in mission.parts)
     assert save.record.ledger and LEDGER in save.record.ledger
+
+
+def test_no_key_acts_behind_the_too_small_cover_in_a_real_terminal(terminal, tmp_path, monkeypatch):
+    command, track, mission = _game_command(tmp_path, None, monkeypatch)
+    terminal.start(command)
+    _to_workbench(terminal, mission.part(1))
+    terminal.keys("r")
+    terminal.wait_for("Run 1/")
+    terminal.resize(60, 16)
+    terminal.wait_for("needs a terminal of at least 80")
+    for key in ("r", "c", "Right", "Enter", "m"):
+        terminal.keys(key)
+    time.sleep(1.0)  # time for any key that did act to start a run
+    terminal.resize(80, 24)
+    shown = terminal.wait_for("Run 1/")
+    assert "Run 2/" not in shown and "Commit the design" not in shown
+    terminal.keys("C-q")
+    terminal.wait_for("EXITED 0")
+    save = read_save(save_path(tmp_path / "saves", "tmux", track))
+    assert len(save.record.parts[1].runs) == 1  # the keys behind the cover changed nothing
