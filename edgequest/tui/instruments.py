@@ -625,6 +625,10 @@ def build_chart(instrument: Instrument, part: Part, runs: Sequence[RunView], wid
     instrument.draw(plt, part, runs, nocolor)
     text = plt.build()
     plt.clf()
+    lines = text.splitlines()
+    if len(lines) < max(height, 5):  # a bar chart may fit its rows in less: the rest stays blank
+        lines += [" " * max(width, 10)] * (max(height, 5) - len(lines))
+        return "\n".join(lines)
     return text
 
 
