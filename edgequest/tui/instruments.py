@@ -384,6 +384,13 @@ def _draw_fleet(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bool) ->
     if loss_xs:  # training loss on the right axis, beside the accuracy it explains
         plt.plot(loss_xs, loss, marker="x", color="default" if nocolor else "magenta", yside="right")
         plt.ylabel("loss (nats)", yside="right")
+    shown_xs = [x for run in (*earlier, runs[-1]) for x in curve_of(run.metrics)[0]]
+    if cap is not None and key == "gb":
+        shown_xs.append(cap * scale)
+    if shown_xs and key != "round":  # "1,022" rather than plotext's "1022.4"
+        lo, hi = min(shown_xs), max(shown_xs)
+        plt.xlim(lo, hi)
+        _x_ticks(plt, lo, hi, False)
     plt.xlabel(label)
     plt.ylabel("accuracy")
 
