@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return report_command(args.save, args.report_format, args.output)
         if args.command == "serve":
-            from edgequest.serve import serve
+            from edgequest.tui.serve import serve
 
             return serve(args.host, args.port, player=args.player, save_dir=args.save_dir, track=args.track,
                          public_url=args.public_url)

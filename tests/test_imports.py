@@ -167,3 +167,17 @@ def _long_modules() -> dict[str, int]:
 def test_no_module_over_700_lines():
     long = _long_modules()
     assert not long, f"modules over {MAX_LINES} lines (split them by model or concern): {long}"
+
+
+def test_only_the_tui_imports_textual_even_inside_functions():
+    """The layer rule, read from the source: an import inside a function counts too."""
+    files = module_files()
+    offenders = {}
+    for module, (path, is_package) in files.items():
+        if module == "edgequest.tui" or module.startswith("edgequest.tui."):
+            continue
+        names = imported_names(ast.parse(path.read_text(encoding="utf-8")), module, is_package, set(files))
+        textual = sorted(n for n in names if n.split(".")[0] in ("textual", "textual_serve"))
+        if textual:
+            offenders[module] = textual
+    assert not offenders, f"Textual outside edgequest/tui: {offenders}"
