@@ -115,11 +115,13 @@ def runs_key(runs: Sequence[RunView], earlier: str) -> str:
     return f"● run {runs[-1].number}" + (f", {earlier} earlier runs" if len(runs) > 1 else "")
 
 
-def _x_ticks(plt: Any, lo: float, hi: float, log: bool) -> None:
-    """Three x ticks (ends and middle) written by the shared formatter: "85,899", not "85899.0"."""
+def _x_ticks(plt: Any, lo: float, hi: float, log: bool, whole: bool = False) -> None:
+    """Three x ticks (ends and middle) written by the shared formatter: "85,899", not "85899.0"
+    (``whole``: a count such as rounds, whose middle tick is a whole number too)."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return
     mid = math.sqrt(lo * hi) if log and lo > 0 else (lo + hi) / 2
+    mid = float(round(mid)) if whole else mid
     ticks = [lo, mid, hi]
     plt.xticks(ticks, [fmt.number(t) for t in ticks])
 
@@ -557,6 +559,10 @@ def _draw_convergence(plt: Any, part: Part, runs: Sequence[RunView], nocolor: bo
     target = _num(runs[-1].metrics, "target_accuracy")
     if target is not None:
         _line(plt, "h", target, "green", nocolor)
+    rounds = [x for run in runs[-4:] for x in _curve(run.metrics, "round")[0]]
+    if rounds:  # "25", not plotext's "25.5"
+        plt.xlim(min(rounds), max(rounds))
+        _x_ticks(plt, min(rounds), max(rounds), False, whole=True)
     plt.xlabel("round")
     plt.ylabel("accuracy")
 

@@ -65,7 +65,7 @@ are used); fewer runs score better. When a design meets the SPEC, press **c** to
 the run you stand by: that reveals the Lock's truth.
 
 - **↑/↓** or **Tab** move between controls; **←/→** or **-/+** change one
-  (**shift+←/→** or **PgUp/PgDn** by five notches); **Enter** types an exact value.
+  (**shift+←/→** or **PgUp/PgDn** by five notches; a rank or a batch halves or doubles); **Enter** types an exact value.
 - **v** shows the next instrument; **m** shows the Math Peek: the formula behind it,
   with this run's numbers, and its source.
 - The **Runs** view lists every run; highlight one and press **l** to load its controls.

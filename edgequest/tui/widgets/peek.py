@@ -48,7 +48,7 @@ class MathPeek(VerticalScroll, can_focus=True):
     def __init__(self, part: Part, *, id: str | None = None):
         super().__init__(id=id)
         self.part = part
-        self.border_title = "Math Peek · ↑/↓ scroll · m closes"
+        self.border_title = "Math Peek · ↑/↓ · m closes"  # whole in the 80-column panel
         self._body = Static(peek_text(part, None, None))
         self._shown: tuple | None = None
 
