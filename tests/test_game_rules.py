@@ -427,3 +427,19 @@ def test_part_1_shows_the_spread_of_a_design_over_fixed_other_fine_tunes():
     # no draw changes it, and the spread says so.
     full = simulate_design(part, {"method": "full"}).metrics
     assert full["accuracy_low"] == full["accuracy"] == full["accuracy_high"]
+
+
+def test_a_design_is_one_design_whether_its_defaults_are_left_or_typed():
+    """A float control written `default = 8` is the same design as a player's 8 or 8.0:
+    the same draws in play, in `simulate` and in a replay."""
+    from edgequest.campaign import load_campaign
+    from edgequest.game.draws import canonical_design
+    from edgequest.game.play import resolve_controls
+
+    for mission in load_campaign().values():
+        for part in mission.parts:
+            left = resolve_controls(part, {})
+            typed = resolve_controls(part, {c.name: str(c.default) for c in part.controls})
+            assert canonical_design(left) == canonical_design(typed), (mission.id, part.number)
+            for c in part.controls:
+                assert type(left[c.name]) is {"int": int, "float": float, "choice": str}[c.kind], (c.name, c.kind)

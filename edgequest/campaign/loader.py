@@ -331,6 +331,8 @@ def _read_control(r: _Reader) -> Control | None:
             if low >= high:
                 r.problem("max", f"a number greater than min ({low})", high)
             default = r.number("default", low=low, high=high, integer=integer)
+            if default is not None and not integer:
+                default = float(default)  # `default = 8` on a float control is 8.0, as a player's 8 is
         else:
             r.get("default", "a number", lambda v: True)
     r.finish()

@@ -36,8 +36,8 @@ def canonical_design(controls: Mapping[str, Scalar]) -> str:
 def world_of(part: Part) -> Scalar:
     """The part's world: its ``world_seed`` figure, else the track it belongs to."""
     figure = part.params.get("world_seed")
-    if figure is not None:
-        return figure.value
+    if figure is not None:  # an integer, as the models read it (1010.0 is the world 1010)
+        return int(figure.value) if isinstance(figure.value, (int, float)) else figure.value
     return f"track:{part.track}"
 
 
