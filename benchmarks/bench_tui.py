@@ -294,6 +294,7 @@ class _BusyBench:
                     self._stamp = time.perf_counter()
                 self._handled.set()
 
+            self._untimed_move = move  # put back by close()
             ControlStepper.action_move = timed_move  # the bench's own probe on the key's action
         self._handled.clear()
         start = time.perf_counter()
@@ -315,6 +316,10 @@ class _BusyBench:
         self.done.wait(30)
         registry.MODELS.clear()
         registry.MODELS.update(self._saved_models)
+        if hasattr(self, "_untimed_move"):
+            from edgequest.tui.widgets.stepper import ControlStepper
+
+            ControlStepper.action_move = self._untimed_move
         self._tmp.cleanup()
 
 

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Mapping, NoReturn, Sequence
 
 from edgequest import __version__, jsonplain
 from edgequest.errors import EdgeQuestError
@@ -203,6 +203,14 @@ def fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def lacks_terminal(environ: Mapping[str, str], stdin: Any, stdout: Any) -> bool:
+    """Whether ``play`` would wait for keys that never come: no tty on stdin or stdout, and
+    no Textual driver of its own (``edgequest serve`` drives the game through pipes)."""
+    if environ.get("TEXTUAL_DRIVER"):
+        return False
+    return not (_is_terminal(stdin) and _is_terminal(stdout))
+
+
 def _is_terminal(stream: Any) -> bool:
     try:
         return bool(stream is not None and stream.isatty())
@@ -295,8 +303,7 @@ def _missions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _play(args: argparse.Namespace) -> int:
-    served = bool(os.environ.get("TEXTUAL_DRIVER"))  # `edgequest serve` drives it through pipes
-    if not served and not (_is_terminal(sys.stdin) and _is_terminal(sys.stdout)):
+    if lacks_terminal(os.environ, sys.stdin, sys.stdout):
         # Without a terminal the game would wait for keys that never come (and spin a core
         # on a closed stdin); say so at once instead.
         raise EdgeQuestError(

@@ -176,7 +176,8 @@ class Session:
         self._drafts_written = time.monotonic()
         try:
             if self._drafts:
-                write_atomic(self.drafts_path, json.dumps(self._drafts, sort_keys=True).encode())
+                # Not fsynced: drafts change as the player types, and are a convenience.
+                write_atomic(self.drafts_path, json.dumps(self._drafts, sort_keys=True).encode(), durable=False)
             elif self.drafts_path.exists():
                 self.drafts_path.unlink()
         except OSError:
@@ -256,7 +257,7 @@ class Session:
                 except OSError as exc:
                     raise SaveError(f"{backup}: cannot keep the old save ({exc.strerror or exc})") from None
             self.game = Game(self.current_mission, new_seed() if seed is None else seed)
-            self._drafts, self._drafts_dirty = {}, True  # the old save's drafts stay with it
+            self._drafts, self._drafts_dirty = {}, True  # a fresh game: the old drafts are dropped
             self.problem = None
             self.backup = backup
             self._save()
@@ -308,6 +309,7 @@ class Session:
 
     def submit_ledger(self, strategy: str | None, body: str) -> None:
         self._move(lambda game: game.submit_ledger(strategy, body))
+        self.keep_draft("ledger", None)
 
     def _move(self, move: Callable[["Game"], T]) -> T:
         self._check_writable()

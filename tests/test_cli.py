@@ -171,13 +171,22 @@ def test_play_without_a_terminal_exits_2_at_once_with_one_line(args):
     assert time.monotonic() - started < 5  # the process start itself; nothing waits for keys
 
 
-def test_play_through_the_browser_driver_is_not_refused_for_want_of_a_terminal(tmp_path):
+def test_play_through_the_browser_driver_is_not_refused_for_want_of_a_terminal():
     """`edgequest serve` runs the game with Textual's web driver over pipes: that is no script."""
-    env = {**os.environ, "TEXTUAL_DRIVER": "textual.drivers.web_driver:WebDriver"}
+    import io
+    import pty
+
+    from edgequest.cli import lacks_terminal
+
+    pipe = io.StringIO()
+    web = {"TEXTUAL_DRIVER": "textual.drivers.web_driver:WebDriver"}
+    assert lacks_terminal({}, pipe, pipe)  # a script: refused
+    assert not lacks_terminal(web, pipe, pipe)  # the browser's game: played
+    leader, follower = pty.openpty()
     try:
-        result = subprocess.run([sys.executable, "-m", "edgequest", "--save-dir", str(tmp_path)],
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=20)
-        stderr = result.stderr
-    except subprocess.TimeoutExpired as waited:  # still serving a browser that never came: fine
-        stderr = (waited.stderr or b"").decode() if isinstance(waited.stderr, bytes) else (waited.stderr or "")
-    assert "needs a terminal" not in stderr
+        with open(follower, closefd=False) as tty:
+            assert not lacks_terminal({}, tty, tty)  # a terminal: played
+            assert lacks_terminal({}, tty, pipe)  # output into a pipe: refused
+    finally:
+        os.close(leader)
+        os.close(follower)

@@ -560,39 +560,6 @@ def test_a_hmac_computed_apart_from_the_module_matches(toy_mission, tmp_path, mo
     assert hmac.new(KEY, canonical, hashlib.sha256).hexdigest() == data["signature"]["mac"]
 
 
-# ------------------------------------------------------------------ the grading package's imports
-
-
-def _imports(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):  # function-level imports included
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-    return found
-
-
-def test_the_grading_package_has_no_import_cycle():
-    folder = ROOT / "edgequest" / "grading"
-    modules = {f"edgequest.grading.{p.stem}": p for p in folder.glob("*.py") if p.stem != "__init__"}
-    graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
-    state: dict[str, int] = {}
-
-    def visit(name: str, trail: list[str]) -> None:
-        state[name] = 1
-        for nxt in graph[name]:
-            assert state.get(nxt) != 1, " -> ".join(trail + [name, nxt])
-            if nxt not in state:
-                visit(nxt, trail + [name])
-        state[name] = 2
-
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [])
-
-
 def test_there_is_one_json_cleaner():
     """Every ``dumps`` and ``plain`` in the package is jsonplain's, or a one-line call to it."""
     for path in (ROOT / "edgequest").rglob("*.py"):

@@ -273,3 +273,11 @@ def _fmt(number: float | None) -> str:
 def _show(raw: object) -> str:
     text = repr(raw)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def stakeholder_prompt(stakeholder: str, prompt: str) -> str:
+    """The stakeholder's question, naming them once ("Patterson asks: …" is not prefixed again)."""
+    names = [w for w in stakeholder.replace("the ", "").split() if len(w) > 2]
+    if any(name.lower() in prompt[:60].lower() for name in names):
+        return prompt
+    return f"{stakeholder}: “{prompt}”"

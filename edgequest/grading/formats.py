@@ -203,7 +203,7 @@ def part_markdown(part: PartGrade) -> str:
             table.append(f"| {run.run}{mark} | {_md_text(controls)} | {_fmt(run.metric)} | "
                          f"{run.checks_passed}/{run.checks_total} | {run.points:.1f} |")
         lines.append("\n".join(table))
-        lines.append(f"{len(part.runs)} of {part.budget} runs used."
+        lines.append(f"{part.runs_used} of {part.budget} runs used."
                      + (f" Committed: run {part.committed} (★)." if part.committed else " No design committed."))
     if part.status != NOT_GRADABLE:
         c = part.components

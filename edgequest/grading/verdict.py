@@ -84,6 +84,11 @@ class PartGrade:
     reflection: str | None
     reason: str | None = None
 
+    @property
+    def runs_used(self) -> int:
+        """Runs that spent the budget, as the game counts them (an old save's repeats are free)."""
+        return sum(r.repeat_of is None for r in self.runs)
+
     def to_dict(self, detail: bool = False) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -95,7 +100,7 @@ class PartGrade:
             "components": {k: round(v, 4) for k, v in self.components.items()},
             "lock": dict(self.lock),
             "budget": self.budget,
-            "runs_used": sum(r.repeat_of is None for r in self.runs),  # repeats in old saves spent nothing
+            "runs_used": self.runs_used,
             "committed_run": self.committed,
             "metric": {"name": self.metric_name, "goal": self.metric_goal, "value": self.metric_value},
             "runs": [r.to_dict(detail) for r in self.runs],

@@ -13,6 +13,7 @@ import re
 from html import escape
 from typing import Callable
 
+from edgequest.campaign.schema import stakeholder_prompt
 from edgequest.report.build import Chart, PartReport, Report
 from edgequest.report.svg import ChartError, instrument_svg
 
@@ -121,7 +122,7 @@ def _html_part(part: PartReport) -> list[str]:
     if part.explain:
         out.append('<div class="reveal"><h3>The reveal</h3>' + _html_paragraphs(part.explain) + "</div>")
     out.append("<h3>Reflection</h3>")
-    out.append(f"<p><em>{_h(part.stakeholder)}: {_h(part.reflect_prompt)}</em></p>")
+    out.append(f"<p><em>{_h(stakeholder_prompt(part.stakeholder, part.reflect_prompt))}</em></p>")
     out.append(f"<blockquote>{_h(part.reflection)}</blockquote>" if part.reflection
                else "<p>No reflection yet.</p>")
     out.append("<h3>Score</h3><table><tr><th>component</th><th>share</th><th>points</th></tr>")
@@ -200,7 +201,7 @@ def to_markdown(report: Report, chart_text: Callable[[Chart], str] | None = None
             out.append("")
         if part.explain:
             out += ["### The reveal", "", *[_md(p) + "\n" for p in part.explain.split("\n\n") if p.strip()]]
-        out += ["### Reflection", "", f"*{_md(part.stakeholder)}: {_md(part.reflect_prompt)}*", "",
+        out += ["### Reflection", "", f"*{_md(stakeholder_prompt(part.stakeholder, part.reflect_prompt))}*", "",
                 _md_quote(part.reflection) if part.reflection else "No reflection yet.", "",
                 "### Score", "", "| component | share | points |", "|---|---|---|"]
         out += [f"| {_md(c.name)} | {_md(c.share)} | {_md(c.points)} |" for c in part.components]

@@ -334,12 +334,14 @@ def _kind(value: Any) -> str:
 # ------------------------------------------------------------------ writing
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
 
     The temporary file lives in the same folder (``os.replace`` is atomic only within
     one file system) and starts with a dot, so folder scans skip it; the folder is
-    fsynced after the rename so the new name itself survives a power cut.
+    fsynced after the rename so the new name itself survives a power cut. ``durable=False``
+    skips both fsyncs (still atomic, not power-cut safe): for what is written as the
+    player types, where a sync per keystroke would cost more than a lost draft.
     """
     folder = path.parent
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
@@ -349,7 +351,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -357,6 +360,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+    if not durable:
+        return
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

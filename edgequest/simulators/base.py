@@ -105,8 +105,6 @@ class Model:
         problems: list[str] = []
         params, controls, metrics = self.requirements(part)
         for req in params:
-            if req.name not in part.params and req.optional:
-                continue
             if req.name not in part.params:
                 if req.optional:
                     continue

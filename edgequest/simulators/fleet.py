@@ -95,12 +95,13 @@ def iid_reference(part: Part, controls: Mapping[str, Scalar]) -> list[dict[str, 
     """
     if "alpha" not in controls or float(controls["alpha"]) >= IID_ALPHA:
         return None
-    design = tuple(sorted((k, v) for k, v in controls.items() if k != "alpha"))
-    key = (tuple(sorted((k, f.value) for k, f in part.params.items())), design)
+    reference = {**controls, "alpha": IID_ALPHA, "clients": min(int(controls["clients"]), REFERENCE_CLIENTS)}
+    key = (_params_key(part), tuple(sorted(reference.items())))  # the design actually run
     if key not in _REFERENCES:
-        reference = dict(design, alpha=IID_ALPHA)
-        reference["clients"] = min(int(reference["clients"]), REFERENCE_CLIENTS)
-        result = run_rounds(part, reference, np.random.default_rng(int(part.param("world_seed")) + 1))
+        # A stream of its own, a child of the world's seed (the world itself draws from the
+        # seed's root): the same for every student who runs this design.
+        draws = np.random.default_rng(np.random.SeedSequence(int(part.param("world_seed")), spawn_key=(1,)))
+        result = run_rounds(part, reference, draws)
         if len(_REFERENCES) >= 64:
             _REFERENCES.pop(next(iter(_REFERENCES)))
         _REFERENCES[key] = tuple((round(float(a), 4), round(float(n), 4)) for a, n in zip(result.accuracy, result.loss))

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from edgequest.campaign.schema import stakeholder_prompt as prompt_line
 from edgequest.errors import ShortReflection
 from edgequest.game.scoring import REFLECTION_MIN_CHARS, spec_rule
 from edgequest.tui import numbers as fmt
@@ -199,14 +200,6 @@ part's score so far are shown; the reflection earns the rest.
 
     def action_to_reflect(self) -> None:
         self.app.switch_screen(ReflectScreen(self.number))
-
-
-def prompt_line(stakeholder: str, prompt: str) -> str:
-    """The stakeholder's question, naming them once ("Patterson asks: …" is not prefixed again)."""
-    names = [w for w in stakeholder.replace("the ", "").split() if len(w) > 2]
-    if any(name.lower() in prompt[:60].lower() for name in names):
-        return prompt
-    return f"{stakeholder}: “{prompt}”"
 
 
 class ReflectScreen(PartScreen):
