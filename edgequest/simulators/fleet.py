@@ -124,13 +124,20 @@ def payload(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None,
         if isinstance(first.get("update_mb"), (int, float)) and first["update_mb"] > 0:
             return float(first["update_mb"]), "part 1 design"
         return float(part.param("payload_mb")), "mission figure"
-    if isinstance(first.get("trainable_params"), (int, float)) and first["trainable_params"] > 0:
-        parameters, where = float(first["trainable_params"]), "part 1 design"
-    elif isinstance(first.get("update_mb"), (int, float)) and first["update_mb"] > 0:
-        parameters, where = float(first["update_mb"]) * 1e6 / MODEL_BYTES_PER_PARAMETER, "part 1 design"
-    else:
-        parameters, where = float(part.param("payload_mb")) * 1e6 / MODEL_BYTES_PER_PARAMETER, "mission figure"
+    parameters, where = update_parameters(part, earlier)
     return compression.payload_bytes(parameters, update_format) / 1e6, where
+
+
+def update_parameters(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None) -> tuple[int, str]:
+    """Trainable parameters of the update a device sends, and where the figure comes from:
+    the committed part-1 design when there is one, else the mission's ``update_params``,
+    else its ``payload_mb`` read at 32 bits a parameter (mission versions without the figure)."""
+    trainable = (earlier or {}).get(1, {}).get("trainable_params")
+    if isinstance(trainable, (int, float)) and not isinstance(trainable, bool) and trainable >= 1:
+        return int(trainable), "part 1 design"
+    if "update_params" in part.params:
+        return int(part.param("update_params")), "mission figure"
+    return max(1, round(float(part.param("payload_mb")) * 1e6 / MODEL_BYTES_PER_PARAMETER)), "mission figure"
 
 
 def traffic(part: Part, result: fedavg.FedAvgResult, payload_mb: float) -> fedavg.FleetTraffic:

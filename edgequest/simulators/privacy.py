@@ -58,16 +58,8 @@ def _cohort(part: Part, controls: Mapping[str, Scalar]) -> int:
 
 
 def update_dimension(part: Part, earlier: Mapping[int, Mapping[str, Any]] | None) -> tuple[int, str]:
-    """Trainable parameters of the real update (d_real), and where the figure comes from:
-    the committed part-1 design when there is one, the mission's figure otherwise."""
-    first = (earlier or {}).get(1, {})
-    trainable = first.get("trainable_params")
-    if isinstance(trainable, (int, float)) and not isinstance(trainable, bool) and trainable >= 1:
-        return int(trainable), "part 1 design"
-    if "update_params" in part.params:
-        return int(part.param("update_params")), "mission figure"
-    # Mission versions released before the figure existed: the payload at 4 bytes a parameter.
-    return max(1, round(float(part.param("payload_mb")) * 1e6 / 4)), "mission payload at fp32"
+    """Trainable parameters of the real update (d_real), and where the figure comes from."""
+    return fleet.update_parameters(part, earlier)
 
 
 def _run(part: Part, controls: Mapping[str, Scalar], rng: np.random.Generator, noise_multiplier: float,
